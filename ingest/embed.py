@@ -43,8 +43,10 @@ def model_location(name: str | None) -> str:
 @functools.lru_cache(maxsize=4)
 def _load(location: str) -> SentenceTransformer:
     offline_env()
+    import transformers
     from sentence_transformers import SentenceTransformer
 
+    transformers.logging.disable_progress_bar()
     log.info("loading embedding model %s", location)
     return SentenceTransformer(location, device="cpu")
 

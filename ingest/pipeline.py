@@ -80,6 +80,7 @@ class _Prepared:
     origin_file: str
     chunks: list[Chunk]
     is_update: bool
+    replaces: str | None = None  # an older version of the same file, stored under another id
 
 
 class Ingestor:
@@ -136,7 +137,7 @@ class Ingestor:
             if progress:
                 progress(len(files), len(files), "done")
 
-        self._ingest_records(records(), report, show_progress=show_progress)
+        self._ingest_records(records(), report, show_progress=show_progress, article_bar=False)
         if prune:
             self._prune(seen_files, paths, report)
         self.bm25()
@@ -189,6 +190,9 @@ class Ingestor:
         if known.get(aid) == h:
             report.unchanged.append(aid)
             return None
+        # A whole-file article whose content (and so its hash id) changed replaces the old version.
+        old = self._by_origin.get(raw.origin) if raw.origin and "#" not in raw.origin else None
+        replaces = old if old and old != aid and old not in seen else None
         sents = split_sentences(text)
         chunks = chunk_article(aid, text, sents, lambda xs: token_counts(self.model, xs),
                                max_tokens=self.max_tokens, overlap=self.settings.chunk.overlap_sentences)
@@ -197,17 +201,18 @@ class Ingestor:
         origin_file = raw.origin.split("#", 1)[0]
         if ":" in Path(origin_file).name:
             origin_file = origin_file.rsplit(":", 1)[0]
-        return _Prepared(art, origin_file, chunks, is_update=aid in known)
+        return _Prepared(art, origin_file, chunks, is_update=aid in known or replaces is not None, replaces=replaces)
 
     def _ingest_records(self, records: Iterable[RawArticle], report: IngestReport, show_progress: bool,
-                        total: int | None = None) -> None:
+                        total: int | None = None, article_bar: bool = True) -> None:
         known = self.store.hashes()
+        self._by_origin = self.store.ids_by_origin()
         seen: set[str] = set()
         batch: list[_Prepared] = []
         batch_chunks = 0
         target = max(self.settings.embed_batch_size * 4, 64)
-        bar = tqdm(desc="embedding", unit="chunk", disable=not show_progress)
-        for raw in tqdm(records, desc="articles", unit="art", total=total, disable=not show_progress):
+        bar = tqdm(desc="embedding", unit="chunk", disable=not show_progress, position=1, leave=False)
+        for raw in tqdm(records, desc="articles", unit="art", total=total, disable=not (show_progress and article_bar)):
             prep = self._prepare(raw, known, seen, report)
             if prep is None:
                 continue
@@ -231,11 +236,12 @@ class Ingestor:
             a = by_id[c.article_id]
             metas.append({"article_id": a.id, "idx": c.idx, "start": c.start, "end": c.end, "title": a.title[:500],
                           "source": a.source, "url": a.url, "published": a.published, "published_ts": a.published_ts or 0})
-        self.store.mark_pending(ids)  # intent first: a crash after this is cleaned up by recover()
-        self.vectors.delete_articles([p.article.id for p in batch if p.is_update])
+        replaced = [p.replaces for p in batch if p.replaces]
+        self.store.mark_pending(ids + replaced)  # intent first: a crash after this is cleaned up by recover()
+        self.vectors.delete_articles([p.article.id for p in batch if p.is_update] + replaced)
         if chunks:
             self.vectors.upsert([c.id for c in chunks], embeddings, metas)
-        self.store.commit_articles([(p.article, p.origin_file, p.chunks) for p in batch])
+        self.store.commit_articles([(p.article, p.origin_file, p.chunks) for p in batch], delete_ids=replaced)
         for p in batch:
             (report.updated if p.is_update else report.added).append(p.article.id)
         report.chunks += len(chunks)

@@ -158,6 +158,10 @@ class ArticleStore:
                 out.setdefault(f, []).append(aid)
             return out
 
+    def ids_by_origin(self) -> dict[str, str]:
+        with self._lock:
+            return dict(self._db.execute("SELECT origin, id FROM articles"))
+
     def iter_chunks(self) -> Iterator[tuple[str, str, str, int | None, str]]:
         """(chunk_id, chunk_text, source, published_ts, article_id) for every chunk, in a stable order."""
         with self._lock:
@@ -209,10 +213,14 @@ class ArticleStore:
     def _bump(self, db: sqlite3.Connection) -> None:
         db.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key='generation'")
 
-    def commit_articles(self, items: list[tuple[Article, str, list[Chunk]]]) -> None:
-        """Replace each (article, origin_file, chunks) atomically and clear its pending mark."""
+    def commit_articles(self, items: list[tuple[Article, str, list[Chunk]]], delete_ids: list[str] = ()) -> None:  # type: ignore[assignment]
+        """Replace each (article, origin_file, chunks) atomically, delete `delete_ids` (older
+        versions), and clear the pending marks."""
         now = time.time()
         with self.tx() as db:
+            for aid in delete_ids:
+                self._delete_rows(db, aid)
+                db.execute("DELETE FROM pending WHERE article_id=?", (aid,))
             for art, origin_file, chunks in items:
                 self._delete_rows(db, art.id)
                 db.execute(

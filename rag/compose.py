@@ -43,8 +43,9 @@ def answer_phrase(question: str, quote: str) -> str | None:
             # the number nearest to a question word, with the noun that follows it
             d = min((abs(m.start() - quote.lower().find(k[:4])) for k in keys if quote.lower().find(k[:4]) >= 0), default=500)
             if d < best_d:
-                tail = re.match(r"[\d,\.]+(?:[- ](?:percent|%|[a-z]+(?:-[a-z]+)?)){0,2}", quote[m.start():])
-                best, best_d = (tail.group() if tail else m.group()).strip(), d
+                nxt = re.match(r"[\d,\.]*\d(?:[- ](percent|%|[a-z]+(?:-[a-z]+)?))?", quote[m.start():])
+                phrase = nxt.group() if nxt and nxt.group(1) and nxt.group(1).lower() not in tu.STOP else m.group()
+                best, best_d = phrase.strip(), d
         return best
     if qtype in ("person", "place"):
         for m in re.finditer(r"(?<!^)\b([A-Z][\w’'\-]+(?:\s+[A-Z][\w’'\-]+)+|[A-Z][\w’'\-]{2,})", quote):

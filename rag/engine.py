@@ -196,8 +196,10 @@ class Engine:
             nodes = self.retriever.retrieve(standalone, flt, top_k)
         timings["retrieval_s"] = time.perf_counter() - t
         t = time.perf_counter()
+        followup = standalone != question
         ev = self.selector.select(standalone, self._encode_one(standalone), nodes, self.retriever.articles.get,
-                                  k=self.settings.retrieval.evidence_k)
+                                  k=self.settings.retrieval.evidence_k, focus=question if followup else None,
+                                  focus_vec=self._encode_one(question) if followup else None)
         timings["evidence_s"] = time.perf_counter() - t
 
         def done(text: str, abstained: bool, cites: list[Any], mode: str) -> AnswerEvent:

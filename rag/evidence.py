@@ -93,7 +93,11 @@ class EvidenceSelector:
         return np.stack([have[k] for k in keys]) if keys else np.zeros((0, 1))
 
     def select(self, question: str, q_vec: np.ndarray, nodes: list[NodeWithScore], articles: Callable[[str], Article | None],
-               k: int = 4) -> EvidenceSet:
+               k: int = 4, focus: str | None = None, focus_vec: np.ndarray | None = None) -> EvidenceSet:
+        """Score the sentences of `nodes` against `question`.
+
+        For a condensed follow-up, `focus` is the user's own words: they weigh more than the
+        subject carried over from earlier turns (which mainly serves retrieval)."""
         # 1. candidate sentences: those overlapping the retrieved chunks, in rank order
         cands: list[tuple[Article, int, Span, int]] = []  # (article, sentence idx, span, chunk rank)
         seen: set[tuple[str, int]] = set()
@@ -111,14 +115,19 @@ class EvidenceSelector:
         texts = [a.text[sp.start:sp.end] for a, _, sp, _ in cands]
         vecs = self._embed([(a.id, sp.start, sp.end) for a, _, sp, _ in cands], texts)
         sem = vecs @ q_vec
+        if focus_vec is not None:
+            sem = 0.5 * sem + 0.5 * (vecs @ focus_vec)
 
         # 2. lexical coverage, with names and numbers weighted double
-        qtype = tu.question_type(question)
+        qtype = tu.question_type(focus or question)
         q_names = tu.names(question[1:]) | {w for w in tu.names(question) if question.lower().find(w) > 0}
         q_nums = tu.numbers(question)
         weights: dict[str, float] = {}
+        own = set(tu.content_words(focus)) if focus else None
         for w in tu.content_words(question):
             weights[w] = 2.0 if (w in q_nums or any(w == tu.stem(n) for n in q_names)) else 1.0
+            if own is not None and w not in own:
+                weights[w] *= 0.25
         total_w = sum(weights.values()) or 1.0
         all_words = set()
         scored: list[tuple[float, float, float, int]] = []
