@@ -55,6 +55,21 @@ def network_audit() -> Iterator[NetworkAudit]:
         _AUDIT.active = False
 
 
+def check_consistent(ing) -> tuple[int, int, int]:
+    """(#articles, #chunks in SQLite, #vectors) after asserting that the three stores agree."""
+    counts = ing.store.counts()
+    assert counts["pending"] == 0
+    assert ing.vectors.count() == counts["chunks"]
+    assert len(ing.bm25()) == counts["chunks"]
+    assert ing.vectors.article_ids() == {a.id for a in ing.store.list()}
+    return counts["articles"], counts["chunks"], ing.vectors.count()
+
+
+@pytest.fixture
+def consistent():
+    return check_consistent
+
+
 @pytest.fixture(scope="session")
 def embedder():
     from citewire.settings import Settings

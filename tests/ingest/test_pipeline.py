@@ -9,16 +9,6 @@ from ingest import Ingestor, bundled_corpus
 from ingest.store import ArticleStore
 
 
-def consistent(ing: Ingestor) -> tuple[int, int, int]:
-    """(#articles, #chunks in SQLite, #vectors) after checking that the three stores agree."""
-    counts = ing.store.counts()
-    assert counts["pending"] == 0
-    assert ing.vectors.count() == counts["chunks"]
-    assert len(ing.bm25()) == counts["chunks"]
-    assert ing.vectors.article_ids() == {a.id for a in ing.store.list()}
-    return counts["articles"], counts["chunks"], ing.vectors.count()
-
-
 @pytest.fixture
 def ing(tmp_path):
     return Ingestor(Settings(home=tmp_path / "home"))
@@ -34,7 +24,7 @@ ARTICLE = "Title {n}\nThe city council of Springfield{n} approved a budget of {n
           "Officials said the money goes to schools. Critics said it was too little."
 
 
-def test_bundled_corpus(ing):
+def test_bundled_corpus(ing, consistent):
     rep = ing.ingest([])
     assert len(rep.added) == 1 and not rep.failed
     [info] = ing.store.list()
@@ -46,7 +36,7 @@ def test_bundled_corpus(ing):
     assert bundled_corpus().is_dir()
 
 
-def test_reingest_changes_nothing_and_changed_file_is_replaced(ing, tmp_path):
+def test_reingest_changes_nothing_and_changed_file_is_replaced(ing, tmp_path, consistent):
     src = tmp_path / "src"
     src.mkdir()
     for n in range(3):
@@ -70,7 +60,7 @@ def test_reingest_changes_nothing_and_changed_file_is_replaced(ing, tmp_path):
     assert consistent(ing)[1] <= before[1] + 1
 
 
-def test_prune_removes_articles_of_deleted_files(ing, tmp_path):
+def test_prune_removes_articles_of_deleted_files(ing, tmp_path, consistent):
     src = tmp_path / "src"
     src.mkdir()
     for n in range(2):
@@ -82,7 +72,7 @@ def test_prune_removes_articles_of_deleted_files(ing, tmp_path):
     assert consistent(ing)[0] == 1
 
 
-def test_bad_files_are_reported_and_the_rest_is_ingested(ing, tmp_path):
+def test_bad_files_are_reported_and_the_rest_is_ingested(ing, tmp_path, consistent):
     src = tmp_path / "src"
     src.mkdir()
     write(src, "good.txt", ARTICLE.format(n=7))
@@ -111,7 +101,7 @@ def test_nothing_ingestable_is_not_ok(ing, tmp_path):
     assert not rep.ok and rep.skipped
 
 
-def test_interrupted_write_is_recovered(tmp_path):
+def test_interrupted_write_is_recovered(tmp_path, consistent):
     """Simulate a crash after vectors were written but before SQLite committed."""
     s = Settings(home=tmp_path / "home")
     ing = Ingestor(s)

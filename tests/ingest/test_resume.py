@@ -12,7 +12,6 @@ import pytest
 from citewire.settings import Settings
 from ingest import Ingestor
 
-from .test_pipeline import consistent
 
 pytestmark = pytest.mark.slow
 
@@ -27,10 +26,10 @@ def _articles(db) -> int:
         return 0
 
 
-def test_kill_9_then_rerun_completes(tmp_path):
+def test_kill_9_then_rerun_completes(tmp_path, consistent):
     src = tmp_path / "src"
     src.mkdir()
-    n = 300
+    n = 150
     for i in range(n):
         body = " ".join(f"Report {i} paragraph {j}: the harbour authority of Port{i} counted {i * 7 + j} ships today."
                         for j in range(12))

@@ -1,0 +1,112 @@
+"""The app's Gradio API (``/ask``) through `gradio_client`, against a live server on localhost."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ui.screenshot import SEED_QUESTION
+
+pytestmark = [pytest.mark.slow, pytest.mark.integration]
+
+
+@pytest.fixture(scope="module")
+def client(live_app: Any) -> Any:
+    from gradio_client import Client
+
+    return Client(live_app.url, verbose=False)
+
+
+def assert_citations_exact(engine: Any, result: dict) -> None:
+    for c in result["citations"]:
+        assert c["quote"] == engine.article(c["article_id"]).text[c["start"] : c["end"]]
+        assert f"[{c['n']}]" in result["answer"]
+
+
+def test_ask_endpoint_answers_with_exact_citations(client: Any, live_app: Any, network_audit: Any) -> None:
+    assert "/ask" in client.view_api(print_info=False, return_format="dict")["named_endpoints"]
+    result = client.predict(SEED_QUESTION, api_name="/ask")
+    assert isinstance(result, dict)
+    assert result["question"] == SEED_QUESTION and not result["abstained"]
+    assert result["answer"].strip()
+    assert any("550" in c["quote"] for c in result["citations"]), result
+    assert_citations_exact(live_app.engine, result)
+    assert network_audit.violations == []  # client, server and engine stayed on localhost
+
+
+def test_ask_endpoint_applies_filters(client: Any, live_app: Any) -> None:
+    ap = client.predict(SEED_QUESTION, "Associated Press", "", "", api_name="/ask")
+    assert ap["citations"] and {c["source"] for c in ap["citations"]} == {"Associated Press"}
+    other = client.predict(SEED_QUESTION, "Citewire Test Wire", "", "", api_name="/ask")
+    assert all(c["source"] == "Citewire Test Wire" for c in other["citations"])
+    assert all(p["source"] == "Citewire Test Wire" for p in other["related"])
+    assert not any("550" in c["quote"] for c in other["citations"])
+
+
+def test_bad_questions_get_clear_errors_and_the_app_keeps_serving(client: Any, live_app: Any) -> None:
+    from gradio_client.exceptions import AppError
+
+    with pytest.raises(AppError, match="type a question"):
+        client.predict("   ", api_name="/ask")
+    with pytest.raises(AppError, match="since must be a date"):
+        client.predict(SEED_QUESTION, "", "last tuesday", "", api_name="/ask")
+    huge = client.predict("drones " * 1500, api_name="/ask")  # 10.5k characters: shortened, answered
+    assert isinstance(huge, dict) and len(huge["question"]) <= 2000
+    assert_citations_exact(live_app.engine, huge)
+    again = client.predict(SEED_QUESTION, api_name="/ask")
+    assert any("550" in c["quote"] for c in again["citations"])
+
+
+def test_concurrent_requests_each_get_their_own_answer(live_app: Any) -> None:
+    from gradio_client import Client
+
+    questions = [SEED_QUESTION, "How many people were injured in Kyiv?", "Who called it a harsh, sleepless night?"]
+
+    def ask(q: str) -> dict:
+        return Client(live_app.url, verbose=False).predict(q, api_name="/ask")
+
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        results = list(pool.map(ask, questions))
+    assert [r["question"] for r in results] == questions
+    for r in results:
+        assert r["answer"].strip()
+        assert_citations_exact(live_app.engine, r)
+
+
+def test_empty_store_and_unreachable_llm_are_reported(tmp_path: Path, free_dead_port: int,
+                                                      app_starter: Any) -> None:
+    """A second app whose store starts empty and whose LLM server does not exist."""
+    from gradio_client import Client
+    from gradio_client.exceptions import AppError
+
+    from citewire.settings import Settings
+    from rag import Engine
+
+    settings = Settings(home=tmp_path / "home", llm={"backend": "openai",
+                                                    "base_url": f"http://127.0.0.1:{free_dead_port}/v1",
+                                                    "timeout_s": 5})
+    engine = Engine.open(settings=settings)
+    demo = app_starter(settings, engine)
+    try:
+        client = Client(demo.local_url, verbose=False)
+        with pytest.raises(AppError, match="No articles are ingested yet"):
+            client.predict(SEED_QUESTION, api_name="/ask")
+        assert engine.ingest([]).added
+        with pytest.raises(AppError, match="language model is unavailable"):
+            client.predict(SEED_QUESTION, api_name="/ask")
+        with pytest.raises(AppError, match="language model is unavailable"):
+            client.predict(SEED_QUESTION, api_name="/ask")  # still serving, same clear message
+    finally:
+        demo.close()
+        engine.close()
+
+
+@pytest.fixture()
+def free_dead_port() -> int:
+    """A localhost port with nothing listening on it."""
+    from ui.screenshot import free_port
+
+    return free_port()

@@ -1,0 +1,172 @@
+"""The chat UI in a real headless Chromium (Debian's, driven by Playwright) on a live app."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ui.render import parse_cite_ref
+from ui.screenshot import FINAL_ANSWER, SEED_QUESTION, ask, open_citation
+
+pytestmark = [pytest.mark.slow, pytest.mark.integration]
+
+NEW_ARTICLE_TITLE = "Gdansk Harbor Lights jazz festival breaks attendance record"
+NEW_ARTICLE = f"""{NEW_ARTICLE_TITLE}
+The Harbor Lights jazz festival in Gdansk drew 48,000 visitors over its three days, organisers said on Sunday.
+The festival's closing concert was played by the Baltic Brass Orchestra on a floating stage.
+"""
+
+
+def toast_text(page: Any) -> str:
+    page.wait_for_selector(".toast-body", timeout=15_000)
+    return " ".join(page.locator(".toast-body").all_inner_texts())
+
+
+def cite_ref(marker: Any) -> dict:
+    ref = parse_cite_ref(marker.get_attribute("href"))
+    assert ref is not None, marker.get_attribute("href")
+    return ref
+
+
+def cited_article_ids(answer: Any) -> set[str]:
+    return {cite_ref(m)["article_id"] for m in answer.locator("a.cw-cite").all()}
+
+
+def test_answer_marker_opens_article_with_exact_highlight(page: Any, live_app: Any, tmp_path: Path) -> None:
+    answer = ask(page, SEED_QUESTION)
+    marker = answer.locator(".cw-text a.cw-cite").first
+    assert marker.count() == 1, answer.inner_html()
+    payload = cite_ref(marker)
+    n = payload["n"]
+
+    expected = {c.n: c for c in live_app.engine.ask(SEED_QUESTION).citations}
+    assert n in expected, (n, expected)
+    c = expected[n]
+    assert (payload["article_id"], payload["start"], payload["end"]) == (c.article_id, c.start, c.end)
+    assert marker.get_attribute("title") == " ".join(c.quote.split())[:300]  # hover shows the quote
+
+    highlighted = open_citation(page, marker)
+    art = live_app.engine.article(c.article_id)
+    assert highlighted == c.quote == art.text[c.start : c.end]
+    head = page.locator("#cw-panel .cw-article-head").inner_text()
+    assert art.title in head and art.source in head
+    assert page.locator("#cw-panel mark#cw-mark").is_visible()
+    in_view = page.evaluate(
+        "() => { const m = document.getElementById('cw-mark').getBoundingClientRect();"
+        " const box = document.querySelector('#cw-panel .cw-article-text').getBoundingClientRect();"
+        " return m.top >= box.top - 1 && m.bottom <= box.bottom + 1; }")
+    assert in_view
+    assert answer.locator(".cw-sources li").count() == len(expected)
+    assert any("550" in q for q in answer.locator(".cw-sources .cw-quote").all_inner_texts())
+    page.screenshot(path=str(tmp_path / "citation.png"), full_page=True)
+
+
+def test_follow_up_question_keeps_the_conversation(page: Any) -> None:
+    first = ask(page, SEED_QUESTION)
+    assert first.locator("a.cw-cite").count() > 0
+    follow = ask(page, "How many of them did air defenses shoot down?")
+    assert follow.inner_text().strip()
+    users = page.locator("#cw-chat .cw-user").all_inner_texts()
+    assert users == [SEED_QUESTION, "How many of them did air defenses shoot down?"]
+    assert page.locator(FINAL_ANSWER).count() == 2
+    page.locator("#cw-clear").click()
+    page.wait_for_function("() => document.querySelectorAll('#cw-chat .cw-user').length === 0")
+
+
+def test_sessions_have_separate_histories(browser: Any, live_app: Any) -> None:
+    pages = []
+    questions = [SEED_QUESTION, "Who said it was a harsh, sleepless night?"]
+    contexts = [browser.new_context() for _ in questions]
+    try:
+        for ctx in contexts:
+            pg = ctx.new_page()
+            pg.goto(live_app.url)
+            pages.append(pg)
+        for pg, q in zip(pages, questions):  # submit both before waiting: served concurrently
+            pg.locator("#cw-question textarea, #cw-question input").first.fill(q)
+            pg.locator("#cw-ask").click()
+        for pg, q in zip(pages, questions):
+            pg.wait_for_selector(FINAL_ANSWER, timeout=120_000)
+            assert pg.locator("#cw-chat .cw-user").all_inner_texts() == [q]
+            assert pg.locator(FINAL_ANSWER).count() == 1
+    finally:
+        for ctx in contexts:
+            ctx.close()
+
+
+def test_script_in_an_article_is_shown_as_text_and_never_runs(page: Any, pwned_article: Any) -> None:
+    answer = ask(page, pwned_article.question)
+    links = [m for m in answer.locator("a.cw-cite").all() if cite_ref(m)["article_id"] == pwned_article.id]
+    assert links, answer.inner_html()
+    open_citation(page, links[0])
+    panel_text = page.locator("#cw-panel .cw-article-text").text_content() or ""
+    assert "<script>window.__pwned=1</script>" in panel_text
+    assert page.locator("#cw-panel script, #cw-chat script").count() == 0
+    assert page.evaluate("() => typeof window.__pwned") == "undefined"
+
+
+def dismiss_toasts(page: Any) -> None:
+    for close in page.locator(".toast-close").all():
+        close.click()
+    page.wait_for_function("() => document.querySelectorAll('.toast-body').length === 0", timeout=15_000)
+
+
+def test_bad_questions_show_a_message_and_the_app_keeps_working(page: Any) -> None:
+    page.locator("#cw-ask").click()
+    assert "type a question" in toast_text(page)
+    assert page.locator("#cw-chat .cw-user").count() == 0
+    dismiss_toasts(page)
+
+    page.locator("#cw-question textarea, #cw-question input").first.fill("drones " * 1500)  # 10.5k characters
+    page.locator("#cw-ask").click()
+    assert "shortened" in toast_text(page)
+    page.wait_for_selector(FINAL_ANSWER, timeout=120_000)
+    assert page.locator(FINAL_ANSWER).last.inner_text().strip()
+    ok = ask(page, SEED_QUESTION)
+    assert ok.locator("a.cw-cite").count() > 0
+
+
+def test_upload_ingest_ask_and_remove(page: Any, live_app: Any, tmp_path: Path) -> None:
+    src = tmp_path / "jazz festival (draft).txt"
+    src.write_text(NEW_ARTICLE, encoding="utf-8")
+    page.get_by_role("tab", name="Library").click()
+    page.locator("#cw-upload input[type=file]").set_input_files(str(src))
+    page.locator("#cw-ingest").click()
+    page.wait_for_function("() => (document.querySelector('#cw-lib-status')?.innerText || '').includes('added 1')",
+                           timeout=120_000)
+    page.wait_for_function("(t) => document.querySelector('#cw-articles').innerText.includes(t)",
+                           arg=NEW_ARTICLE_TITLE)
+    staged = live_app.settings.uploads_path / "jazz_festival_draft.txt"
+    assert staged.read_text(encoding="utf-8") == NEW_ARTICLE
+    new_ids = [a.id for a in live_app.engine.articles() if a.title == NEW_ARTICLE_TITLE]
+    assert len(new_ids) == 1
+
+    page.get_by_role("tab", name="Ask").click()
+    answer = ask(page, "How many visitors did the Harbor Lights jazz festival in Gdansk draw?")
+    assert new_ids[0] in cited_article_ids(answer), answer.inner_html()
+
+    page.get_by_role("tab", name="Library").click()
+    choice = page.locator("#cw-remove-choice input").first
+    choice.click()
+    choice.fill("Harbor Lights")
+    page.get_by_role("option", name=NEW_ARTICLE_TITLE, exact=False).first.click()
+    page.locator("#cw-remove").click()
+    page.wait_for_function("() => (document.querySelector('#cw-lib-status')?.innerText || '').includes('Removed')")
+    page.wait_for_function("(t) => !document.querySelector('#cw-articles').innerText.includes(t)",
+                           arg=NEW_ARTICLE_TITLE)
+    assert not [a for a in live_app.engine.articles() if a.id == new_ids[0]]
+
+
+def test_bad_upload_is_reported(page: Any, tmp_path: Path) -> None:
+    bad = tmp_path / "notes.txt"
+    bad.write_bytes(b"\x00\x01binary junk")
+    page.get_by_role("tab", name="Library").click()
+    page.locator("#cw-upload input[type=file]").set_input_files(str(bad))
+    page.locator("#cw-ingest").click()
+    page.wait_for_function("() => (document.querySelector('#cw-lib-status')?.innerText || '').includes('Not ingested')",
+                           timeout=60_000)
+    status = page.locator("#cw-lib-status").inner_text()
+    assert "notes.txt" in status and "binary" in status
+    assert "could not be ingested" in toast_text(page)
