@@ -35,17 +35,22 @@ def answer_phrase(question: str, quote: str) -> str | None:
     q_lower = question.lower()
     if qtype == "number":
         q_nums = tu.numbers(question)
-        keys = [w for w in tu.content_words(question)]
-        best, best_d = None, 10**9
-        for m in re.finditer(r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?", quote):
-            if tu.norm_number(m.group()) in q_nums:
+        q_words = set(tu.content_words(question))
+        low = quote.lower()
+        best, best_key = None, (-1, -10**9)
+        num = r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?|\b(?:" + "|".join(tu.NUMBER_WORDS) + r")\b"
+        for m in re.finditer(num, quote, flags=re.I):
+            if tu.norm_number(m.group()) in q_nums or tu.NUMBER_WORDS.get(m.group().lower()) in q_nums:
                 continue
-            # the number nearest to a question word, with the noun that follows it
-            d = min((abs(m.start() - quote.lower().find(k[:4])) for k in keys if quote.lower().find(k[:4]) >= 0), default=500)
-            if d < best_d:
-                nxt = re.match(r"[\d,\.]*\d(?:[- ](percent|%|[a-z]+(?:-[a-z]+)?))?", quote[m.start():])
-                phrase = nxt.group() if nxt and nxt.group(1) and nxt.group(1).lower() not in tu.STOP else m.group()
-                best, best_d = phrase.strip(), d
+            nxt = re.match(r"[^\s]*(?:[- ](?:of the [\w’']+ )?(percent|%|[A-Za-z]+(?:-[A-Za-z]+)?))?", quote[m.start():])
+            noun = nxt.group(1) if nxt else None
+            # prefer a number whose noun the question asks about ("11 missiles" for "how many missiles")
+            hit = 1 if noun and tu.content_words(noun) and tu.content_words(noun)[0] in q_words else 0
+            dist = min((abs(m.start() - low.find(k[:4])) for k in q_words if low.find(k[:4]) >= 0), default=500)
+            key = (hit, -dist)
+            if key > best_key:
+                phrase = nxt.group() if noun and noun.lower() not in tu.STOP else m.group()
+                best, best_key = phrase.strip(), key
         return best
     if qtype in ("person", "place"):
         for m in re.finditer(r"(?<!^)\b([A-Z][\w’'\-]+(?:\s+[A-Z][\w’'\-]+)+|[A-Z][\w’'\-]{2,})", quote):
@@ -87,6 +92,7 @@ def compose_verified(v: Verification, ev: EvidenceSet) -> tuple[str, list[Citati
 def answers_question(question: str, text: str) -> bool:
     """Does `text` contain what the question type asks for (a number for 'how many', ...)?"""
     qtype = tu.question_type(question)
+    text = re.sub(r"\[\d+\]", " ", text)
     if qtype == "number":
         return bool(tu.numbers(text) - tu.numbers(question))
     if qtype in ("person", "place"):

@@ -225,12 +225,15 @@ class Engine:
                 yield TokenEvent(delta)
             timings["generation_s"] = time.perf_counter() - t
         yield StatusEvent("verifying")
-        verification = self.verifier.verify(draft, ev.items)
+        verification = self.verifier.verify(draft, ev.items, standalone)
         if verification.says_not_found and not verification.claims and ev.best_score < self._threshold + 0.08:
             yield done(compose.abstention_text(ev), True, [], "abstained")
             return
         text, cites = compose.compose_verified(verification, ev)
-        if verification.claims and cites and compose.answers_question(standalone, text):
+        # A small model's verified sentence can still miss the point: keep it only when it cites the
+        # best evidence and contains what the question asks for (a number for "how many", ...).
+        cites_best = any(1 in c.evidence for c in verification.claims)
+        if verification.claims and cites and cites_best and compose.answers_question(question, text):
             yield done(text, False, cites, "generated")
             return
         text, cites = compose.compose_extractive(standalone, ev)
@@ -241,7 +244,8 @@ class Engine:
         return self.settings.retrieval.abstain_threshold
 
     def _should_abstain(self, ev: EvidenceSet) -> bool:
-        return not ev.items or bool(ev.missing_terms) or ev.best_score < self._threshold
+        return (not ev.items or bool(ev.missing_terms) or ev.best_score < self._threshold
+                or ev.coverage < self.settings.retrieval.min_coverage)
 
     def close(self) -> None:
         self.store.close()

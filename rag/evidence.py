@@ -52,6 +52,7 @@ class EvidenceSet:
     best_score: float = 0.0
     missing_terms: list[str] = field(default_factory=list)  # question names absent from every candidate
     candidates: int = 0
+    coverage: float = 0.0  # best share of the question's words matched by one evidence item
 
     def by_n(self, n: int) -> Evidence | None:
         return next((e for e in self.items if e.n == n), None)
@@ -157,7 +158,40 @@ class EvidenceSelector:
                 used.add((art.id, i - 1))
             used.add((art.id, i))
             items.append(Evidence(n=len(items) + 1, article=art, start=start, end=sp.end, score=score, semantic=s, lexical=lex))
-        return EvidenceSet(items=items, best_score=best, missing_terms=missing, candidates=len(cands))
+        coverage = max((self.coverage(focus or question, e.quote) for e in items[:2]), default=0.0)
+        return EvidenceSet(items=items, best_score=best, missing_terms=missing, candidates=len(cands), coverage=coverage)
+
+    def _word_vecs(self, words: list[str]) -> np.ndarray:
+        keys = [("#w", hash(w), 0) for w in words]
+        return self._embed(keys, words)  # type: ignore[arg-type]
+
+    def coverage(self, question: str, passage: str, soft: float = 0.5) -> float:
+        """Weighted share of the question's content words that `passage` matches, exactly (same
+        stem) or closely (word embeddings >= `soft`: struck~strike, fell~fall). Framing words
+        ("how long", "what kind") don't count; names count double.
+
+        When to use: answerability. A passage that leaves a content word of the question
+        unmatched (died, retaliation, population) rarely answers it, however similar it is."""
+        q_words = [w for w in tu.WORD.findall(question) if w.lower() not in tu.STOP and w.lower() not in tu.FRAMING]
+        if not q_words:
+            return 1.0
+        p_words = [w for w in tu.WORD.findall(passage) if w.lower() not in tu.STOP]
+        p_stems = set(tu.content_words(passage))
+        total = got = 0.0
+        unmatched: list[tuple[str, float]] = []
+        for i, w in enumerate(q_words):
+            wt = 2.0 if (w[0].isupper() and i > 0) or w[0].isdigit() else 1.0
+            total += wt
+            stems = tu.content_words(w)
+            if stems and stems[0] in p_stems:
+                got += wt
+            else:
+                unmatched.append((w.lower(), wt))
+        if unmatched and p_words:
+            uw = [w for w, _ in unmatched]
+            sims = self._word_vecs(uw) @ self._word_vecs([w.lower() for w in p_words]).T
+            got += sum(wt for (_, wt), row in zip(unmatched, sims) if float(row.max()) >= soft)
+        return got / total
 
     @staticmethod
     def _cue(qtype: tu.QType, text: str, q_nums: set[str], q_names: set[str]) -> float:

@@ -19,7 +19,11 @@ what which who whom whose when where why how than then so such not no nor can co
 must about into over under after before during up down out off again further once all any both each few more most other
 some own same too very s t just don now also said says say according tell told did many much whats who's""".split())
 
-_WORD = re.compile(r"[A-Za-z][A-Za-z'’\-]*|\d[\d,\.]*")
+WORD = re.compile(r"[A-Za-z][A-Za-z'’\-]*|\d[\d,\.]*")
+_WORD = WORD
+# Words that frame a question rather than name what it is about ("how long", "what kind of").
+FRAMING = frozenset("""long many much kind type sort day time whether besides among across made make take place happen
+happened also according said say says tell called get go new part way number amount""".split())
 _NUM = re.compile(r"(?<![\w.])\d{1,3}(?:,\d{3})+(?:\.\d+)?(?!\w)|(?<![\w.])\d+(?:\.\d+)?(?!\w)")
 _NAME = re.compile(r"\b([A-Z][a-zA-Z’'\-]+(?:\s+[A-Z][a-zA-Z’'\-]+)*)")
 NUMBER_WORDS = {"one": "1", "two": "2", "three": "3", "four": "4", "five": "5", "six": "6", "seven": "7",
@@ -73,7 +77,7 @@ def names(text: str) -> set[str]:
     out = set()
     for m in _NAME.finditer(text):
         for w in m.group(1).split():
-            w = w.strip("’'-")
+            w = re.sub(r"[’']s$", "", w).strip("’'-")
             if w and w.lower() not in STOP and len(w) > 1:
                 out.add(w.lower())
     return out

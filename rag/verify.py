@@ -21,7 +21,6 @@ from .evidence import Evidence
 _MARK = re.compile(r"\[(\d+)\]")
 _NOT_FOUND = re.compile(r"not found|do(?:es)? not (?:contain|say|mention|provide)|don'?t know|no (?:information|evidence)|"
                         r"cannot (?:be )?(?:answer|determin)|unable to", re.I)
-_SENT = re.compile(r"[^.!?]+(?:[.!?]+[”\"']?|$)(?:\s*\[\d+\])*")
 
 
 @dataclass(frozen=True)
@@ -40,11 +39,16 @@ class Verification:
 
 def split_claims(draft: str) -> list[tuple[str, list[int]]]:
     """Split a draft into (sentence without markers, cited numbers)."""
-    out = []
-    for m in _SENT.finditer(draft.strip()):
-        s = m.group().strip()
-        if not s:
-            continue
+    from ingest.sentences import split_sentences
+
+    draft = draft.strip()
+    pieces = [draft[sp.start:sp.end] for sp in split_sentences(draft)]
+    out: list[tuple[str, list[int]]] = []
+    for s in pieces:
+        lead = re.match(r"^(?:\s*\[\d+\])+[.]?", s)
+        if lead and out:  # "... drones. [1] Next sentence": the marker belongs to the previous one
+            out[-1][1].extend(int(x) for x in _MARK.findall(lead.group()))
+            s = s[lead.end():]
         marks = [int(x) for x in _MARK.findall(s)]
         text = " ".join(_MARK.sub(" ", s).split()).replace(" .", ".").replace(" ,", ",")
         if text.strip(" .,;:-"):
@@ -58,8 +62,9 @@ class Verifier:
     def __init__(self, min_support: float = 0.6) -> None:
         self.min_support = min_support
 
-    def support(self, claim: str, evidence_text: str) -> float:
-        """0..1 support of `claim` by `evidence_text`; 0 when a number or name is not there."""
+    def support(self, claim: str, evidence_text: str, question: str = "") -> float:
+        """0..1 support of `claim` by `evidence_text`; 0 when a number or name is not there, or
+        when a word the claim adds beyond the question (what it asserts) is not there."""
         ev_lower = evidence_text.lower()
         if tu.numbers(claim) - tu.numbers(evidence_text):
             return 0.0
@@ -69,9 +74,13 @@ class Verifier:
         if not words:
             return 0.0
         ev_words = set(tu.content_words(evidence_text))
+        if question:
+            q_words = set(tu.content_words(question))
+            if any(w not in ev_words for w in words if w not in q_words):
+                return 0.0
         return sum(w in ev_words for w in words) / len(words)
 
-    def verify(self, draft: str, evidence: list[Evidence]) -> Verification:
+    def verify(self, draft: str, evidence: list[Evidence], question: str = "") -> Verification:
         by_n = {e.n: e for e in evidence}
         result = Verification(says_not_found=bool(_NOT_FOUND.search(draft)))
         for text, marks in split_claims(draft):
@@ -81,11 +90,11 @@ class Verifier:
                 result.dropped.append(text)
                 continue
             valid = [n for n in dict.fromkeys(marks) if n in by_n]
-            if valid and self.support(text, " ".join(by_n[n].quote for n in valid)) >= self.min_support:
+            if valid and self.support(text, " ".join(by_n[n].quote for n in valid), question) >= self.min_support:
                 result.claims.append(Claim(text, tuple(valid)))
                 continue
-            best = max(evidence, key=lambda e: self.support(text, e.quote), default=None)
-            if best is not None and self.support(text, best.quote) >= self.min_support:
+            best = max(evidence, key=lambda e: self.support(text, e.quote, question), default=None)
+            if best is not None and self.support(text, best.quote, question) >= self.min_support:
                 result.claims.append(Claim(text, (best.n,), reattributed=True))
             else:
                 result.dropped.append(text)
