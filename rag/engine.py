@@ -67,6 +67,8 @@ class Engine:
         self._llm: Any = None
         self._llm_lock = threading.Lock()
         self._ingest_lock = threading.Lock()
+        # llama.cpp contexts are not thread-safe: concurrent decodes abort the process.
+        self._gen_lock = threading.Lock() if settings.llm.backend == "llamacpp" else None
 
     @classmethod
     def open(cls, home: str | Path | None = None, settings: Settings | None = None, **overrides: Any) -> Engine:
@@ -165,10 +167,13 @@ class Engine:
         mode = self.settings.llm.condense
         if mode == "llm" or (mode == "auto" and self.settings.llm.backend == "openai"):
             try:
-                return condense_llm(self.llm, history, question)
+                if self._gen_lock is not None:
+                    with self._gen_lock:
+                        return condense_llm(self.llm, history, question)[:MAX_QUESTION_CHARS]
+                return condense_llm(self.llm, history, question)[:MAX_QUESTION_CHARS]
             except LLMUnavailableError as e:
                 log.warning("LLM condensation failed (%s); using the rule-based fallback", e)
-        return condense_rules(history, question)
+        return condense_rules([(q[:300], a) for q, a in history], question)
 
     def stream(self, question: str, history: History | None = None, filters: Filters | dict[str, Any] | None = None,
                top_k: int | None = None) -> Iterator[StreamEvent]:
@@ -218,11 +223,17 @@ class Engine:
         if self.llm is not None:
             yield StatusEvent("generating")
             t = time.perf_counter()
-            for delta in Generator(self.llm).stream(standalone, ev.items):
-                if not draft:
-                    timings["first_token_s"] = time.perf_counter() - t0
-                draft += delta
-                yield TokenEvent(delta)
+            if self._gen_lock is not None:
+                self._gen_lock.acquire()
+            try:
+                for delta in Generator(self.llm).stream(standalone, ev.items):
+                    if not draft:
+                        timings["first_token_s"] = time.perf_counter() - t0
+                    draft += delta
+                    yield TokenEvent(delta)
+            finally:
+                if self._gen_lock is not None:
+                    self._gen_lock.release()
             timings["generation_s"] = time.perf_counter() - t
         yield StatusEvent("verifying")
         verification = self.verifier.verify(draft, ev.items, standalone)

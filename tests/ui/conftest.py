@@ -23,7 +23,8 @@ title: {PWNED_TITLE}
 source: Citewire Test Wire
 published: 2025-06-02
 ---
-The Lindqvist harbor council approved a new ferry timetable on Monday. <script>window.__pwned=1</script> Under the new timetable the ferry to Brightwater island will run 14 times a day.
+The Lindqvist harbor council approved a new ferry timetable on Monday. <script>window.__pwned=1</script> \
+Under the new timetable the ferry to Brightwater island will run 14 times a day.
 Council members said the extra crossings would cost 2.3 million kronor a year.
 """
 PWNED_QUESTION = "How many times a day will the ferry to Brightwater island run?"

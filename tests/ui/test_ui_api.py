@@ -104,6 +104,47 @@ def test_empty_store_and_unreachable_llm_are_reported(tmp_path: Path, free_dead_
         engine.close()
 
 
+def test_auth_protects_the_app_and_its_api(live_app: Any) -> None:
+    """With credentials the UI and /ask need a login; bad or missing credentials get nothing."""
+    import httpx
+    from gradio_client import Client
+
+    from ui.app import launch
+    from ui.screenshot import free_port
+
+    demo = launch(live_app.settings, host="127.0.0.1", port=free_port(), auth="reader:s3cret",
+                  engine=live_app.engine, block=False, quiet=True)
+    try:
+        assert httpx.get(demo.local_url + "config").status_code == 401
+        with pytest.raises(ValueError, match="credentials"):
+            Client(demo.local_url, verbose=False)
+        with pytest.raises(ValueError):
+            Client(demo.local_url, auth=("reader", "wrong"), verbose=False)
+        client = Client(demo.local_url, auth=("reader", "s3cret"), verbose=False)
+        result = client.predict(SEED_QUESTION, api_name="/ask")
+        assert any("550" in c["quote"] for c in result["citations"])
+    finally:
+        demo.close()
+
+
+def test_upload_size_limit_is_enforced_by_the_server(live_app: Any) -> None:
+    import httpx
+
+    from ui.app import launch
+    from ui.screenshot import free_port
+
+    settings = live_app.settings.model_copy(update={"ui": live_app.settings.ui.model_copy(update={"max_upload_mb": 1})})
+    demo = launch(settings, host="127.0.0.1", port=free_port(), engine=live_app.engine, block=False, quiet=True)
+    try:
+        url = demo.local_url + "gradio_api/upload"
+        big = httpx.post(url, files={"files": ("big.txt", b"x" * (2 * 2**20), "text/plain")})
+        assert big.status_code == 413, big.text
+        small = httpx.post(url, files={"files": ("small.txt", b"A short article.", "text/plain")})
+        assert small.status_code == 200, small.text
+    finally:
+        demo.close()
+
+
 @pytest.fixture()
 def free_dead_port() -> int:
     """A localhost port with nothing listening on it."""

@@ -1,0 +1,285 @@
+"""Chat handlers: streamed answers with follow-ups, citation clicks, and the ``/ask`` API.
+
+One `ChatController` wraps the process-wide `Engine`; each browser session keeps its own
+`Conversation` in a ``gr.State``, so several readers can chat at once without seeing each other's
+history.
+
+Example:
+    >>> ctl = ChatController(engine, settings)
+    >>> conv = Conversation()
+    >>> for messages, conv, _ in ctl.respond("How many drones?", conv, "", "", "", 8):
+    ...     pass
+    >>> messages[-1]["content"]          # rendered answer HTML with [n] markers
+"""
+
+# No `from __future__ import annotations`: gr.api reads api_ask's return annotation at runtime.
+import contextlib
+import logging
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import gradio as gr
+
+from rag import Filters
+from rag.errors import BadQuestionError, CitewireError, EmptyStoreError, LLMUnavailableError
+from rag.types import Answer, AnswerEvent, StatusEvent, TokenEvent
+
+from . import render
+
+log = logging.getLogger(__name__)
+
+MAX_QUESTION_CHARS = 2000
+ALL_SOURCES = "All sources"
+# llama.cpp's in-process model (one per process, shared by every Engine) aborts the whole process
+# when two threads generate at once, so with the llamacpp backend the UI answers one question at
+# a time; other sessions wait with a "waiting for the model" status. Remote backends run in parallel.
+_LLAMACPP_GATE = threading.Lock()
+
+
+@dataclass
+class Conversation:
+    """One session's chat: (question, answer text) pairs for the engine, and rendered messages.
+
+    Example:
+        >>> conv = Conversation()
+        >>> conv.pairs          # [] until the first answer
+    """
+
+    pairs: list[tuple[str, str]] = field(default_factory=list)
+    messages: list[dict[str, str]] = field(default_factory=list)
+
+
+class QuestionProblem(ValueError):
+    """A question or filter the UI refuses before calling the engine (message is user-facing)."""
+
+
+def clean_question(question: Any) -> tuple[str, str | None]:
+    """Strip and bound a question; returns (question, notice) where notice explains a cut.
+
+    Example:
+        >>> clean_question("  hi  ")
+        ('hi', None)
+    """
+    q = " ".join(str(question or "").split())
+    if not q:
+        raise QuestionProblem("Please type a question first.")
+    if len(q) > MAX_QUESTION_CHARS:
+        return q[:MAX_QUESTION_CHARS], f"Your question was shortened to its first {MAX_QUESTION_CHARS} characters."
+    return q, None
+
+
+def make_filters(source: str | None, since: str | None, until: str | None) -> Filters | None:
+    """Validate the filter inputs (``YYYY-MM-DD`` dates) into `Filters`, or None when unset.
+
+    Example:
+        >>> make_filters("Associated Press", "2024-01-01", "")
+        Filters(source='Associated Press', since=datetime.date(2024, 1, 1), until=None)
+    """
+    src = (source or "").strip()
+    if src == ALL_SOURCES:
+        src = ""
+    try:
+        f = Filters.coerce({"source": src or None, "since": (since or "").strip() or None,
+                            "until": (until or "").strip() or None})
+    except ValueError as e:
+        raise QuestionProblem(f"Filter problem: {e}") from None
+    return None if f.is_empty() else f
+
+
+def error_message(err: Exception, settings: Any = None) -> str:
+    """A user-facing explanation of an engine error.
+
+    Example:
+        >>> error_message(EmptyStoreError("/tmp/x"))
+        'No articles are ingested yet: add some in the Library tab ...'
+    """
+    if isinstance(err, EmptyStoreError):
+        return "No articles are ingested yet: add some in the Library tab (or run `citewire ingest`)."
+    if isinstance(err, LLMUnavailableError):
+        where = ""
+        if settings is not None:
+            llm = settings.llm
+            where = f" (backend {llm.backend}{', ' + llm.base_url if llm.base_url else ''})"
+        return f"The language model is unavailable{where}: {err}"
+    if isinstance(err, (BadQuestionError, QuestionProblem)):
+        return str(err)
+    if isinstance(err, CitewireError):
+        return f"citewire error: {err}"
+    return f"Unexpected error ({type(err).__name__}): {err}. The app keeps running; see the server log."
+
+
+def _kwargs(top_k: Any) -> dict[str, Any]:
+    try:
+        k = int(top_k or 0)
+    except (TypeError, ValueError):
+        k = 0
+    return {"top_k": k} if k > 0 else {}
+
+
+class ChatController:
+    """Gradio handlers for the chat tab, bound to one engine shared by all sessions.
+
+    Example:
+        >>> ctl = ChatController(engine, settings)
+        >>> ctl.open_citation("#cw-cite/1/3f2a9c0d1e2b4a5c/120/250")
+        '<div class="cw-article" ...><mark id="cw-mark" ...'
+    """
+
+    def __init__(self, engine: Any, settings: Any) -> None:
+        self.engine = engine
+        self.settings = settings
+
+    def _gate(self) -> Any:
+        """The lock serialising engine calls for the in-process llama.cpp backend, else None."""
+        return _LLAMACPP_GATE if getattr(self.settings.llm, "backend", "") == "llamacpp" else None
+
+    # -- chat -------------------------------------------------------------------------------
+    def respond(
+        self, question: str, conv: Conversation | None, source: str, since: str, until: str, top_k: Any
+    ) -> Iterator[tuple[list[dict[str, str]], Conversation, str]]:
+        """Stream one answer into the chat (yields chat messages, session state, cleared box).
+
+        Example:
+            >>> for msgs, conv, box in ctl.respond("Who?", Conversation(), ALL_SOURCES, "", "", 8): ...
+        """
+        conv = conv if isinstance(conv, Conversation) else Conversation()
+        try:
+            q, notice = clean_question(question)
+            filters = make_filters(source, since, until)
+        except QuestionProblem as e:
+            gr.Warning(str(e))
+            yield list(conv.messages), conv, question or ""
+            return
+        if notice:
+            gr.Warning(notice)
+        conv.messages.append({"role": "user", "content": render.render_user(q)})
+        conv.messages.append({"role": "assistant", "content": render.render_pending("retrieving")})
+        yield list(conv.messages), conv, ""
+
+        partial, stage, answer = "", "retrieving", None
+        gate = self._gate()
+        try:
+            if gate is not None and not gate.acquire(blocking=False):
+                waiting = render.render_pending("waiting for the model (answering another question)")
+                conv.messages[-1] = {"role": "assistant", "content": waiting}
+                yield list(conv.messages), conv, ""
+                gate.acquire()
+            try:
+                for ev in self.engine.stream(q, history=list(conv.pairs), filters=filters, **_kwargs(top_k)):
+                    if isinstance(ev, TokenEvent):
+                        partial += ev.delta
+                    elif isinstance(ev, StatusEvent):
+                        stage = ev.stage
+                    elif isinstance(ev, AnswerEvent):
+                        answer = ev.answer
+                        continue
+                    conv.messages[-1] = {"role": "assistant", "content": render.render_pending(stage, partial)}
+                    yield list(conv.messages), conv, ""
+            finally:
+                if gate is not None:
+                    gate.release()
+        except Exception as e:  # noqa: BLE001 - any failure must end as a message, not a dead UI
+            self._log_error(e)
+            msg = error_message(e, self.settings)
+            gr.Warning(msg)
+            conv.messages[-1] = {"role": "assistant", "content": render.render_error(msg)}
+            yield list(conv.messages), conv, ""
+            return
+        if answer is None:
+            msg = "The engine finished without an answer."
+            log.error(msg)
+            conv.messages[-1] = {"role": "assistant", "content": render.render_error(msg)}
+        else:
+            conv.pairs.append((q, answer.text))
+            conv.messages[-1] = {"role": "assistant", "content": render.render_answer(answer)}
+        yield list(conv.messages), conv, ""
+
+    def clear(self) -> tuple[list[dict[str, str]], Conversation, str]:
+        """Start a new conversation in this session (chat, state, side panel).
+
+        Example:
+            >>> ctl.clear()[0]
+            []
+        """
+        return [], Conversation(), render.render_panel_placeholder()
+
+    # -- side panel -------------------------------------------------------------------------
+    def open_citation(self, raw: str) -> str:
+        """Render the cited article with its span highlighted, from a clicked marker's reference.
+
+        Example:
+            >>> ctl.open_citation(render.cite_ref(ans.citations[0], 1))
+        """
+        payload = render.parse_cite_ref(raw)
+        if payload is None:
+            return render.render_panel_placeholder("That citation could not be read.")
+        try:
+            article = self.engine.article(payload["article_id"])
+        except (LookupError, CitewireError) as e:
+            log.info("article %s not available: %s", payload["article_id"], e)
+            article = None
+        if article is None:
+            return render.render_panel_placeholder("That article is no longer in the library.")
+        start, end = payload["start"], payload["end"]
+        if end <= start:
+            return render.render_article(article)
+        return render.render_article(article, start, end, n=payload["n"])
+
+    def open_citation_event(self, evt: gr.EventData) -> str:
+        """``panel.click`` handler: citations.js triggers it with ``{"ref": "#cw-cite/..."}``.
+
+        Example:
+            >>> panel.click(ctl.open_citation_event, None, panel)
+        """
+        data = getattr(evt, "_data", None)
+        ref = data.get("ref") if isinstance(data, dict) else None
+        return self.open_citation(ref if isinstance(ref, str) else "")
+
+    # -- API ----------------------------------------------------------------------------------
+    def api_ask(self, question: str, source: str = "", since: str = "", until: str = "", top_k: int = 0) -> dict:
+        """``/ask`` endpoint: answer one question (no history) and return ``Answer.to_dict()``.
+
+        Example:
+            >>> from gradio_client import Client
+            >>> Client("http://127.0.0.1:7860/").predict("How many drones?", api_name="/ask")["citations"]
+        """
+        try:
+            q, _ = clean_question(question)
+            filters = make_filters(source, since, until)
+            with self._gate() or contextlib.nullcontext():
+                answer: Answer = self.engine.ask(q, filters=filters, **_kwargs(top_k))
+        except Exception as e:  # noqa: BLE001 - reported to the API client as a gr.Error
+            self._log_error(e)
+            raise gr.Error(error_message(e, self.settings)) from None
+        return answer.to_dict()
+
+    def sources(self) -> list[str]:
+        """Choices of the source filter: 'All sources' then the engine's sources.
+
+        Example:
+            >>> ctl.sources()
+            ['All sources', 'Associated Press']
+        """
+        try:
+            return [ALL_SOURCES, *sorted(s for s in self.engine.sources() if s)]
+        except CitewireError as e:
+            log.warning("could not list sources: %s", e)
+            return [ALL_SOURCES]
+
+    def refresh_sources(self, current: str | None) -> Any:
+        """A dropdown update with fresh source choices, keeping the current one if still present.
+
+        Example:
+            >>> ctl.refresh_sources("All sources")
+        """
+        choices = self.sources()
+        return gr.update(choices=choices, value=current if current in choices else ALL_SOURCES)
+
+    @staticmethod
+    def _log_error(e: Exception) -> None:
+        if isinstance(e, (CitewireError, QuestionProblem)):
+            log.warning("%s: %s", type(e).__name__, e)
+        else:
+            log.exception("unexpected error while answering")
