@@ -63,7 +63,7 @@ class RetrievalSettings(BaseModel):
     candidates: int = Field(30, ge=1, le=500)  # per retriever, before fusion
     evidence_k: int = Field(4, ge=1, le=20)  # numbered evidence items given to the LLM
     abstain_threshold: float = 0.6  # best evidence score below this -> abstain
-    min_coverage: float = 0.9  # share of question words one evidence item must match
+    min_coverage: float = 0.85  # share of question words one evidence item (+-1 sentence) must match
     reranker: str | None = None  # a cross-encoder model name/path; none ships offline
 
 

@@ -158,8 +158,17 @@ class EvidenceSelector:
                 used.add((art.id, i - 1))
             used.add((art.id, i))
             items.append(Evidence(n=len(items) + 1, article=art, start=start, end=sp.end, score=score, semantic=s, lexical=lex))
-        coverage = max((self.coverage(focus or question, e.quote) for e in items[:2]), default=0.0)
+        coverage = max((self.coverage(focus or question, self._window(e)) for e in items[:2]), default=0.0)
         return EvidenceSet(items=items, best_score=best, missing_terms=missing, candidates=len(cands), coverage=coverage)
+
+    @staticmethod
+    def _window(e: Evidence, width: int = 1) -> str:
+        """The evidence span widened by `width` sentences on each side (for answerability)."""
+        sents = e.article.sentences
+        first = next((i for i, sp in enumerate(sents) if sp.end > e.start), 0)
+        last = max((i for i, sp in enumerate(sents) if sp.start < e.end), default=first)
+        lo, hi = sents[max(0, first - width)], sents[min(len(sents) - 1, last + width)]
+        return e.article.text[lo.start:hi.end]
 
     def _word_vecs(self, words: list[str]) -> np.ndarray:
         keys = [("#w", hash(w), 0) for w in words]

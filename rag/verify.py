@@ -78,6 +78,14 @@ class Verifier:
             q_words = set(tu.content_words(question))
             if any(w not in ev_words for w in words if w not in q_words):
                 return 0.0
+            # What the claim asserts must be phrased as the evidence phrases it: adjacent asserted
+            # words must be adjacent there too ("Ukraine's territorial gains" is not in
+            # "... Ukraine abandoning its NATO bid and recognizing Russia's territorial gains").
+            ev_seq = tu.content_words(evidence_text)
+            ev_bigrams = set(zip(ev_seq, ev_seq[1:]))
+            for a, b in zip(words, words[1:]):
+                if a not in q_words and b not in q_words and (a, b) not in ev_bigrams:
+                    return 0.0
         return sum(w in ev_words for w in words) / len(words)
 
     def verify(self, draft: str, evidence: list[Evidence], question: str = "") -> Verification:

@@ -44,3 +44,13 @@ def test_nonexistent_marker_is_not_trusted():
 def test_not_found_is_recognised():
     v = Verifier().verify("NOT FOUND", EV)
     assert v.says_not_found and v.claims == []
+
+
+def test_asserted_words_must_keep_the_evidence_phrasing():
+    text = "He insisted that any peace deal must include Ukraine abandoning its NATO bid and recognizing Russia’s territorial gains."
+    art = Article(id="a2", text=text, title="t")
+    ev = [Evidence(1, art, 0, len(text), 0.9, 0.8, 0.9)]
+    q = "What must any peace deal include?"
+    assert Verifier().verify("Any peace deal must include Ukraine’s territorial gains [1].", ev, q).claims == []
+    kept = Verifier().verify("It must include recognizing Russia’s territorial gains [1].", ev, q).claims
+    assert [c.evidence for c in kept] == [(1,)]
