@@ -38,3 +38,12 @@ def test_default_out_is_new_and_under_home(tmp_path: Path) -> None:
     a.mkdir(parents=True)
     assert default_out(s, "seed") != a
     assert list_suites().splitlines()[0].startswith("seed")
+
+
+def test_mounted_in_the_citewire_command(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    from citewire.cli import main as citewire_main
+
+    assert citewire_main(["--home", str(tmp_path), "eval", "--list"]) == 0
+    assert "realtimeqa" in capsys.readouterr().out
+    assert citewire_main(["--home", str(tmp_path), "eval", "clapnq", "--data", str(tmp_path / "missing.jsonl")]) == 2
+    assert "missing.jsonl" in capsys.readouterr().err

@@ -11,6 +11,7 @@ import pytest
 
 from evals.loaders import (
     EvalItem,
+    cap_articles,
     demo_corpus_files,
     format_choices,
     load_jsonl,
@@ -130,6 +131,16 @@ def test_parse_weeks() -> None:
         parse_weeks("20991231", weeks, 0)
 
 
+def test_cap_articles() -> None:
+    ids = [f"a{i}" for i in range(10)]
+    assert cap_articles(ids, [], None, 0) == ids
+    capped = cap_articles(ids, ["a7", "zz", "a2", "a7"], 4, 0)
+    assert len(capped) == 4 and {"a7", "a2"} <= set(capped)
+    assert capped == [a for a in ids if a in capped]  # original order
+    assert capped == cap_articles(ids, ["a7", "zz", "a2", "a7"], 4, 0)
+    assert cap_articles(ids, ids[::-1], 2, 0) == ["a8", "a9"]  # priority wins over sampling
+
+
 def test_format_choices() -> None:
     assert format_choices("Who won?", ["A", "B"]) == "Who won?\nChoose one of: A; B."
 
@@ -150,6 +161,9 @@ def test_load_clapnq() -> None:
     assert all(not i.evidence for i in suite.items if not i.answerable)
     small = load_clapnq(SHARED / "clapnq", limit=20, seed=1)
     assert len(small.items) == 20 and small.corpus.fingerprint == suite.corpus.fingerprint  # one store for all
+    capped = load_clapnq(SHARED / "clapnq", limit=5, seed=1, max_articles=9)
+    ids = {r.id for r in capped.corpus.make_records()}  # type: ignore[misc]
+    assert len(ids) == 9 and {it.meta["gold_article"] for it in capped.items} <= ids
 
 
 @pytest.mark.slow
@@ -174,3 +188,8 @@ def test_load_realtimeqa() -> None:
     assert all(i.multiple_choice and "Choose one of:" in i.question for i in mc.items)
     again = load_realtimeqa(SHARED / "realtimeqa-2024", weeks="20240105,20240112", limit=10, seed=5)
     assert again.corpus.fingerprint == suite.corpus.fingerprint  # the store depends on the weeks only
+    capped = load_realtimeqa(SHARED / "realtimeqa-2024", weeks="20240105", limit=5, seed=1, max_articles=12)
+    recs = capped.corpus.make_records()  # type: ignore[misc]
+    assert len(recs) == 12
+    own = {a for it in capped.items for a in it.meta["article_ids"]}
+    assert own & {r.id for r in recs}  # the questions' own articles are kept first

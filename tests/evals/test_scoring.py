@@ -73,6 +73,14 @@ def test_answer_only_gold_uses_containment() -> None:
     assert s["citation_char_precision"] is None  # no evidence spans to measure against
 
 
+def test_evidence_only_gold_has_no_answer_score() -> None:
+    item = EvalItem(id="e", question="Who is the mayor?", evidence=[MAYOR_EV])
+    ev_end = ART.index("\n")
+    s = score_item(item, Prediction(answer="Klitschko [1]", abstained=False, citations=[cite(0, ev_end)]), text_of, k=8)
+    assert s["answer_correct"] is None and s["answer_f1"] is None  # nothing to compare the answer with
+    assert s["citation_recall"] == 1.0 and s["citation_precision"] == 1.0
+
+
 def test_multiple_choice_scoring() -> None:
     item = EvalItem(id="mc", question="Who? Choose one of: A; B.", answers=["Hou Yu-ih"],
                     choices=["Tsai Ing-wen", "Hou Yu-ih"], multiple_choice=True)
