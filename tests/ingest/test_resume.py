@@ -35,7 +35,8 @@ def test_kill_9_then_rerun_completes(tmp_path, consistent):
                         for j in range(12))
         (src / f"art{i:03d}.txt").write_text(f"Harbour report {i}\n{body}\n")
     home = tmp_path / "home"
-    env = {**os.environ, "CITEWIRE_HOME": str(home), "HF_HUB_OFFLINE": "1"}
+    # small embedding batches: many commits, so the kill lands between two of them
+    env = {**os.environ, "CITEWIRE_HOME": str(home), "HF_HUB_OFFLINE": "1", "CITEWIRE_EMBED_BATCH_SIZE": "8"}
     cmd = [sys.executable, "-m", "citewire", "ingest", str(src), "-q"]
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     db = home / "articles.sqlite3"
