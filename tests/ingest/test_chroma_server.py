@@ -1,23 +1,15 @@
 """Scale-out: every read and write through a real Chroma server on loopback."""
 
 import shutil
-import socket
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
+from _net import free_port, start_server
 
 from citewire.settings import LLMSettings, Settings
 
 pytestmark = [pytest.mark.slow, pytest.mark.integration]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -27,18 +19,7 @@ def chroma_server(tmp_path_factory):
         pytest.skip("the `chroma` CLI (shipped with chromadb) is not installed")
     port = free_port()
     data = tmp_path_factory.mktemp("chroma-server")
-    proc = subprocess.Popen([chroma, "run", "--path", str(data), "--host", "127.0.0.1", "--port", str(port)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
-                break
-        except OSError:
-            time.sleep(0.5)
-    else:
-        proc.kill()
-        pytest.fail("chroma server did not start")
+    proc = start_server([chroma, "run", "--path", str(data), "--host", "127.0.0.1", "--port", str(port)], port, timeout=60)
     yield f"http://127.0.0.1:{port}", data
     proc.terminate()
     proc.wait(timeout=30)

@@ -1,21 +1,14 @@
 """The `openai` backend against a real OpenAI-compatible server (llama-cpp-python's server)."""
 
-import socket
-import subprocess
 import sys
 import time
 
 import pytest
+from _net import free_port, start_server
 
 from citewire.settings import LLMSettings, Settings
 
 pytestmark = [pytest.mark.slow, pytest.mark.integration]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -24,18 +17,8 @@ def openai_server():
     from rag.llm import bundled_gguf
 
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "llama_cpp.server", "--model", str(bundled_gguf()), "--host",
-                             "127.0.0.1", "--port", str(port), "--n_ctx", "2048", "--chat_format", "chatml"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
-    deadline = time.time() + 120
-    while time.time() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
-                break
-        except OSError:
-            if proc.poll() is not None:
-                pytest.fail("llama_cpp.server exited early")
-            time.sleep(0.5)
+    proc = start_server([sys.executable, "-m", "llama_cpp.server", "--model", str(bundled_gguf()), "--host",
+                         "127.0.0.1", "--port", str(port), "--n_ctx", "2048", "--chat_format", "chatml"], port)
     time.sleep(1)
     yield f"http://127.0.0.1:{port}/v1"
     proc.terminate()
