@@ -91,7 +91,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     from evals.runner import run_suite
 
     out = args.out or default_out(settings, suite.name)
-    command = "citewire eval " + " ".join(shlex.quote(a) for a in getattr(args, "argv", None) or _argv_tail())
+    command = getattr(args, "command_line", None) or "citewire " + " ".join(shlex.quote(a) for a in _argv_tail())
     try:
         results, paths = run_suite(suite, settings, engines, out, k=args.top_k, rebuild=args.rebuild,
                                    show_progress=not args.no_progress, n_failures=args.failures, command=command)
@@ -111,8 +111,10 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _argv_tail() -> list[str]:
+    """The command line after the program name when it is a `citewire ... eval ...` call (global options
+    such as --home included), else nothing (e.g. under pytest)."""
     argv = sys.argv[1:]
-    return argv[argv.index("eval") + 1 :] if "eval" in argv else argv
+    return argv if "eval" in argv else ["eval"]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -124,6 +126,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--home", type=Path, help="data home (default: the configured one)")
     add_arguments(parser)
     args = parser.parse_args(argv)
-    args.argv = argv if argv is not None else sys.argv[1:]
+    args.command_line = "python -m evals " + " ".join(shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:]))
     settings = Settings(home=args.home) if args.home else Settings()
     return run(args, settings)

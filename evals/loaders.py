@@ -227,7 +227,10 @@ def load_clapnq(data: Path, limit: int | None = None, seed: int = 0, max_article
 
     fp = "clapnq:" + _sha(data.read_bytes(), *keep)
     corpus = Corpus(kind="records", make_records=make_records, fingerprint=fp, description=f"{len(keep)} CLAPNQ passages")
-    return Suite("clapnq", items, corpus, {"data": str(data), "limit": limit, "seed": seed, "max_articles": max_articles})
+    note = ("gold answers are long-form sentences, so answer_accuracy (containment) is near 0 by construction: "
+            "read answer_f1 and the sentence-level citation metrics")
+    params = {"data": str(data), "limit": limit, "seed": seed, "max_articles": max_articles, "note": note}
+    return Suite("clapnq", items, corpus, params)
 
 
 # --- realtimeqa -----------------------------------------------------------------------------------
@@ -354,8 +357,10 @@ def load_realtimeqa(
     fp = "realtimeqa:" + _sha(*(f"{a['id']}:{_sha(a['text'])}" for a in arts))
     desc = f"{len(arts)} RealTimeQA articles, weeks {','.join(chosen)}"
     corpus = Corpus(kind="records", make_records=make_records, fingerprint=fp, description=desc)
+    note = ("a question counts as answerable when a gold choice string occurs in a stored article "
+            "(noisy: the string may occur in an unrelated article); the others should be abstained on")
     params = {"data": str(data), "limit": limit, "seed": seed, "weeks": chosen, "multiple_choice": multiple_choice,
-              "max_articles": max_articles}
+              "max_articles": max_articles, "note": note}
     return Suite("realtimeqa", items, corpus, params)
 
 

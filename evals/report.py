@@ -110,6 +110,7 @@ def render_markdown(results: dict[str, Any], n_failures: int = 8) -> str:
         f"- questions: {results['summary'][engines[0]]['n_questions'] if engines else 0}, seed {meta.get('seed')}, k = {meta.get('k')}",
         f"- engines: {', '.join(engines)}; LLM backend: {results['settings'].get('llm', {}).get('backend')}",
         f"- started {meta.get('started', '')}, took {meta.get('elapsed_s', 0):.0f} s (store: {meta.get('store', '')})",
+        *([f"- note: {meta['params']['note']}"] if meta.get("params", {}).get("note") else []),
         "",
         "## Summary",
         "",
