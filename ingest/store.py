@@ -187,6 +187,10 @@ class ArticleStore:
             row = self._db.execute("SELECT max(published) FROM articles WHERE published != ''").fetchone()
         return row[0] or ""
 
+    def is_empty(self) -> bool:
+        with self._lock:
+            return self._db.execute("SELECT 1 FROM articles LIMIT 1").fetchone() is None
+
     def counts(self) -> dict[str, int]:
         with self._lock:
             q = lambda t: self._db.execute(f"SELECT count(*) FROM {t}").fetchone()[0]  # noqa: E731

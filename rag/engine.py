@@ -185,7 +185,7 @@ class Engine:
         if len(question) > MAX_QUESTION_CHARS:
             raise BadQuestionError(f"the question is too long ({len(question)} > {MAX_QUESTION_CHARS} characters)")
         flt = Filters.coerce(filters)
-        if self.store.counts()["articles"] == 0:
+        if self.store.is_empty():
             raise EmptyStoreError(self.settings.home)
         timings: dict[str, float] = {}
         standalone = self.condense(history, question)
