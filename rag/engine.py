@@ -102,6 +102,7 @@ class Engine:
 
     # -- library ------------------------------------------------------------------------------------
     def article(self, article_id: str) -> Article:
+        self.retriever.articles.refresh()
         art = self.retriever.articles.get(article_id)
         if art is None:
             raise CitewireError(f"no article with id {article_id!r}")

@@ -47,12 +47,15 @@ class ArticleCache:
     def _load(self, article_id: str) -> Article | None:
         return self.store.get(article_id)
 
-    def get(self, article_id: str) -> Article | None:
+    def refresh(self) -> None:
+        """Drop cached articles if the store changed since the last call (one query)."""
         with self._lock:
             gen = self.store.generation
             if gen != self._gen:
                 self._get.cache_clear()
                 self._gen = gen
+
+    def get(self, article_id: str) -> Article | None:
         return self._get(article_id)
 
 
@@ -127,6 +130,7 @@ class HybridRetriever:
     def retrieve(self, question: str, filters: Filters | None = None, top_k: int | None = None) -> list[NodeWithScore]:
         filters = filters or Filters()
         top_k = top_k or self.settings.retrieval.top_k
+        self.articles.refresh()
         fusion = QueryFusionRetriever(
             self.retrievers(filters, max(self.settings.retrieval.candidates, top_k)), llm=MockLLM(),
             mode=FUSION_MODES.RECIPROCAL_RANK, similarity_top_k=top_k, num_queries=1, use_async=False,
