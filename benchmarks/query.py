@@ -1,6 +1,6 @@
 """Query latency: retrieval p50/p95 over a large store, and full answers with the bundled LLM.
 
-    .venv/bin/python benchmarks/query.py [--articles 8819] [--questions 100] [--home DIR]
+    .venv/bin/python benchmarks/query.py [--articles 8819] [--questions 100] [--home DIR] [--build-only]
 
 Builds (or reuses, with --home) a store of RealTimeQA 2024 articles (all 8,819 give > 50,000
 chunks), then times `Engine.retrieve` on the dataset's questions and `Engine.stream` (time to
@@ -38,6 +38,7 @@ def main() -> None:
     ap.add_argument("--questions", type=int, default=100)
     ap.add_argument("--answers", type=int, default=20)
     ap.add_argument("--home", default=str(Path.home() / ".cache" / "citewire-bench-query"))
+    ap.add_argument("--build-only", action="store_true", help="build the store and stop (time it later on an idle machine)")
     args = ap.parse_args()
     offline_env()
     from ingest.readers import record_to_article
@@ -50,6 +51,8 @@ def main() -> None:
             eng.ingest_records(recs, show_progress=True, total=args.articles)
     st = eng.stats()
     print(f"store: {st['articles']} articles, {st['chunks']} chunks")
+    if args.build_only:
+        return
     qs = [json.loads(line)["question"] for line in (data / "questions.jsonl").open()][: args.questions]
     eng.retrieve("warm up")
     vecs = [eng._encode_one(q) for q in qs]

@@ -271,7 +271,7 @@ def parse_weeks(spec: str | None, all_weeks: list[str], seed: int) -> list[str]:
 
 
 def format_choices(question: str, choices: list[str]) -> str:
-    return question.rstrip() + "\nChoose one of: " + "; ".join(choices) + "."
+    return question.rstrip() + " (one of: " + "; ".join(choices) + ")"
 
 
 def cap_articles(ids: list[str], priority: list[str], max_articles: int | None, seed: int) -> list[str]:

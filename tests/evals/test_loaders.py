@@ -142,7 +142,7 @@ def test_cap_articles() -> None:
 
 
 def test_format_choices() -> None:
-    assert format_choices("Who won?", ["A", "B"]) == "Who won?\nChoose one of: A; B."
+    assert format_choices("Who won?", ["A", "B"]) == "Who won? (one of: A; B)"
 
 
 @pytest.mark.skipif(not (SHARED / "clapnq" / "dev-a.jsonl").is_file(), reason=f"CLAPNQ data not found at {SHARED}/clapnq")
@@ -185,7 +185,7 @@ def test_load_realtimeqa() -> None:
             assert any(a.lower().split()[0] in corpus for a in item.answers)
     assert 0 < sum(i.answerable for i in suite.items) < 30
     mc = load_realtimeqa(SHARED / "realtimeqa-2024", weeks="20240105", multiple_choice=True)
-    assert all(i.multiple_choice and "Choose one of:" in i.question for i in mc.items)
+    assert all(i.multiple_choice and "(one of: " in i.question for i in mc.items)
     again = load_realtimeqa(SHARED / "realtimeqa-2024", weeks="20240105,20240112", limit=10, seed=5)
     assert again.corpus.fingerprint == suite.corpus.fingerprint  # the store depends on the weeks only
     capped = load_realtimeqa(SHARED / "realtimeqa-2024", weeks="20240105", limit=5, seed=1, max_articles=12)

@@ -82,7 +82,7 @@ def test_evidence_only_gold_has_no_answer_score() -> None:
 
 
 def test_multiple_choice_scoring() -> None:
-    item = EvalItem(id="mc", question="Who? Choose one of: A; B.", answers=["Hou Yu-ih"],
+    item = EvalItem(id="mc", question="Who? (one of: Tsai Ing-wen; Hou Yu-ih)", answers=["Hou Yu-ih"],
                     choices=["Tsai Ing-wen", "Hou Yu-ih"], multiple_choice=True)
     ok = score_item(item, Prediction(answer="Hou Yu-ih.", abstained=False), text_of, k=8)
     hedge = score_item(item, Prediction(answer="Hou Yu-ih or Tsai Ing-wen.", abstained=False), text_of, k=8)
