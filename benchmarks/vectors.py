@@ -1,0 +1,79 @@
+"""Precomputed chunk vectors for the big benchmark store.
+
+Embedding the >50,000 chunks of the RealTimeQA benchmark store takes ~1.7 h on 2 CPU cores. These
+helpers let the same vectors be computed elsewhere (a GPU box, a bigger machine) and fed back:
+
+    .venv/bin/python benchmarks/query.py --export-chunks /tmp/chunks.jsonl.xz       # here: read, clean, chunk
+    python3 benchmarks/embed_chunks.py /tmp/chunks.jsonl.xz MODEL_DIR OUT_DIR       # there: embed
+    .venv/bin/python benchmarks/query.py --vectors OUT_DIR                          # here: build + time
+
+Chunking is deterministic, so each chunk text maps to its vector by a hash of the text; a chunk with
+no precomputed vector is embedded here by the real model. Only the store build uses them: every
+query is embedded here, by the bundled model, as in production.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import lzma
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+
+def text_key(text: str) -> str:
+    return hashlib.sha1(text.encode("utf-8")).hexdigest()
+
+
+def load_vectors(folder: Path) -> dict[str, np.ndarray]:
+    """``keys.json`` (chunk-text hashes, in row order) + ``vectors-NN.npy`` parts (float16 rows)."""
+    keys = json.loads((folder / "keys.json").read_text())
+    parts = sorted(folder.glob("vectors-*.npy"))
+    mat = np.concatenate([np.load(p) for p in parts]).astype(np.float32)
+    if len(mat) != len(keys):
+        raise ValueError(f"{folder}: {len(keys)} keys but {len(mat)} vector rows")
+    mat /= np.linalg.norm(mat, axis=1, keepdims=True)  # re-normalise after the float16 round trip
+    return dict(zip(keys, mat))
+
+
+class PrecomputedEncoder:
+    """Wraps a SentenceTransformer: known texts get their precomputed vector, others are encoded."""
+
+    def __init__(self, model: Any, vectors: dict[str, np.ndarray]) -> None:
+        self.model, self.vectors = model, vectors
+        self.hits = self.misses = 0
+
+    def __getattr__(self, name: str) -> Any:  # tokenizer, max_seq_length, ... come from the real model
+        return getattr(self.model, name)
+
+    def encode(self, texts: list[str], **kw: Any) -> np.ndarray:
+        keys = [text_key(t) for t in texts]
+        missing = [t for t, k in zip(texts, keys) if k not in self.vectors]
+        if missing:
+            for t, v in zip(missing, self.model.encode(missing, **kw)):
+                self.vectors[text_key(t)] = np.asarray(v, dtype=np.float32)
+        self.misses += len(missing)
+        self.hits += len(texts) - len(missing)
+        return np.stack([self.vectors[k] for k in keys])
+
+
+def export_chunks(ingestor: Any, records: Any, out: Path, show_progress: bool = True) -> int:
+    """Write every chunk text the ingestor would embed for `records` (xz-compressed JSON lines)."""
+    from tqdm import tqdm
+
+    from ingest.pipeline import IngestReport
+
+    report, seen, n = IngestReport(), set(), 0
+    ingestor._by_origin = {}
+    with lzma.open(out, "wt", encoding="utf-8") as fh:
+        for raw in tqdm(records, desc="chunking", unit="art", disable=not show_progress):
+            prep = ingestor._prepare(raw, {}, seen, report)
+            for c in prep.chunks if prep else []:
+                fh.write(json.dumps(c.text) + "\n")
+                n += 1
+    return n
