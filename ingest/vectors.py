@@ -79,11 +79,10 @@ class ChunkVectors:
 
     def query(self, embedding: Any, n: int, where: dict[str, Any] | None = None) -> list[tuple[str, float, dict[str, Any]]]:
         """(chunk id, cosine similarity, metadata), best first."""
-        total = self.count()
-        if total == 0:
-            return []
+        # no count() first: it cost as much as the search itself, and Chroma returns fewer than n
+        # (or none, on an empty collection) by itself
         res = self.collection.query(
-            query_embeddings=[list(map(float, embedding))], n_results=min(n, total), where=where or None,
+            query_embeddings=[list(map(float, embedding))], n_results=n, where=where or None,
             include=["distances", "metadatas"],
         )
         return [(cid, 1.0 - float(d), m) for cid, d, m in zip(res["ids"][0], res["distances"][0], res["metadatas"][0])]

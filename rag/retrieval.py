@@ -36,16 +36,26 @@ log = logging.getLogger(__name__)
 
 
 class ArticleCache:
-    """Articles by id, cached until the store's generation changes."""
+    """Articles by id, cached until the store's generation changes.
+
+    `get` returns the article with its sentence spans (what evidence selection needs); `text` returns
+    it without them, which is all a retrieval candidate needs: of the ~50 candidates of a question
+    only the top few reach evidence selection, and loading every candidate's sentences cost more
+    than the vector search itself on a 64k-chunk store.
+    """
 
     def __init__(self, store: ArticleStore, size: int = 512) -> None:
         self.store = store
         self._gen = -1
         self._lock = threading.Lock()
         self._get = functools.lru_cache(maxsize=size)(self._load)
+        self._text = functools.lru_cache(maxsize=size * 4)(self._load_text)
 
     def _load(self, article_id: str) -> Article | None:
         return self.store.get(article_id)
+
+    def _load_text(self, article_id: str) -> Article | None:
+        return self.store.get(article_id, with_sentences=False)
 
     def refresh(self) -> None:
         """Drop cached articles if the store changed since the last call (one query)."""
@@ -53,10 +63,15 @@ class ArticleCache:
             gen = self.store.generation
             if gen != self._gen:
                 self._get.cache_clear()
+                self._text.cache_clear()
                 self._gen = gen
 
     def get(self, article_id: str) -> Article | None:
         return self._get(article_id)
+
+    def text(self, article_id: str) -> Article | None:
+        """The article without its sentence spans (cheaper; enough to build a chunk's node)."""
+        return self._text(article_id)
 
 
 def make_node(art: Article, chunk_id: str, start: int, end: int) -> TextNode:
@@ -81,7 +96,7 @@ class DenseChunkRetriever(BaseRetriever):
     def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
         out = []
         for cid, sim, meta in self.vectors.query(self.encode(query_bundle.query_str), self.k, self.filters.chroma_where()):
-            art = self.articles.get(meta["article_id"])
+            art = self.articles.text(meta["article_id"])
             if art is None:  # vector without a committed article (mid-ingest): not citable
                 continue
             out.append(NodeWithScore(node=make_node(art, cid, int(meta["start"]), int(meta["end"])), score=sim))
@@ -104,7 +119,7 @@ class BM25ChunkRetriever(BaseRetriever):
             if cid not in rows:
                 continue
             aid, s, e = rows[cid]
-            art = self.articles.get(aid)
+            art = self.articles.text(aid)
             if art is not None:
                 out.append(NodeWithScore(node=make_node(art, cid, s, e), score=score))
         return out
