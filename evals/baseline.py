@@ -4,7 +4,8 @@
 eval store) with LlamaIndex's default chunking (``SentenceSplitter``, 1024 tokens, 200 overlap), and
 a ``CitationQueryEngine`` with its default arguments (top 2 chunks, 512-token citation sources).
 The only changes from the tutorial are the ones that keep it local: the same MiniLM embedder as
-citewire (`llamaindex_embedding`) and the same LLM (`build_llm`, ChatML template).
+citewire (`llamaindex_embedding`) and the same LLM (`build_llm`, ChatML template) with LlamaCPP's
+default context window (3900 tokens).
 
 Its answer cites ``[n]`` = "Source n"; each cited source node is mapped back to a character span of
 the stored article (node ``start_char_idx``/``end_char_idx`` plus the position of the citation
@@ -64,7 +65,15 @@ class BaselineSystem:
         from rag.llm import build_llm
 
         settings = store.settings
-        llm = build_llm(settings.llm)
+        llm_cfg = settings.llm
+        if llm_cfg.backend == "llamacpp":
+            # LlamaCPP's own default window (3900), as a stock user gets it: citewire's 2048 is sized for
+            # its short evidence prompts and would push CitationQueryEngine's ~2,500-token prompts into
+            # a second (refine) LLM call per question.
+            from llama_index.core.constants import DEFAULT_CONTEXT_WINDOW
+
+            llm_cfg = llm_cfg.model_copy(update={"context_window": max(llm_cfg.context_window, DEFAULT_CONTEXT_WINDOW)})
+        llm = build_llm(llm_cfg)
         if llm is None:
             raise ValueError("the baseline needs an LLM; llm.backend is 'none' (use --engine citewire, or an LLM backend)")
         embed = llamaindex_embedding(settings)
