@@ -60,7 +60,7 @@ class BaselineSystem:
         from llama_index.core import StorageContext, VectorStoreIndex
         from llama_index.vector_stores.chroma import ChromaVectorStore
 
-        from evals.systems import ArticleTexts
+        from evals.stores import ArticleTexts
         from ingest.embed import llamaindex_embedding
         from rag.llm import build_llm
 

@@ -35,6 +35,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--limit", type=int, help="evaluate a sample of N questions (deterministic for --seed)")
     parser.add_argument("--seed", type=int, default=0, help="sampling seed (default 0)")
     parser.add_argument("--weeks", help="realtimeqa: N weeks sampled with --seed, or a comma list like 20240105,20240112")
+    parser.add_argument("--split", choices=["calib", "report", "all"], default="all",
+                        help="realtimeqa, clapnq: calib = odd weeks / one fixed half by id hash (fit the answer policy "
+                             "there), report = even weeks / the other half (publish figures from there), all")
     parser.add_argument("--multiple-choice", action="store_true", help="realtimeqa: give the choices in the question")
     parser.add_argument("--max-articles", type=int, metavar="N",
                         help="realtimeqa, clapnq: cap the store at N articles (the sampled questions' own first): quick runs")
@@ -81,7 +84,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     engines = ["citewire", "baseline"] if args.compare else [args.engine]
     try:
         suite = load_suite(args.suite, data=args.data, corpus=args.corpus, limit=args.limit, seed=args.seed,
-                           weeks=args.weeks, multiple_choice=args.multiple_choice, max_articles=args.max_articles)
+                           weeks=args.weeks, multiple_choice=args.multiple_choice, max_articles=args.max_articles,
+                           split=args.split)
     except (ValueError, FileNotFoundError) as e:
         print(f"citewire eval: {e}", file=sys.stderr)
         return 2

@@ -43,6 +43,10 @@ class EvalItem:
     article_id: str | None = None  # restrict evidence lookup to this article
     choices: list[str] = field(default_factory=list)  # multiple choice: all options
     multiple_choice: bool = False
+    # "short": gold answers are short strings an answer must contain (scored by containment of its own
+    # words); "long": long-form gold (CLAPNQ), scored by token F1 and by whether the cited evidence is gold
+    answer_style: Literal["short", "long"] = "short"
+    as_of: str = ""  # ISO date the question was asked on (relative dates resolve against it)
     meta: dict[str, Any] = field(default_factory=dict)
 
     def gold(self) -> dict[str, Any]:
@@ -102,6 +106,31 @@ def sample(items: list[EvalItem], limit: int | None, seed: int) -> list[EvalItem
         return list(items)
     keep = set(random.Random(seed).sample(range(len(items)), limit))
     return [it for i, it in enumerate(items) if i in keep]
+
+
+Split = Literal["calib", "report", "all"]
+SPLITS: tuple[str, ...] = ("calib", "report", "all")
+
+
+def parse_split(value: str | None) -> Split:
+    """``calib`` (fit the answer policy), ``report`` (the figures we publish) or ``all``."""
+    v = (value or "all").strip().lower()
+    if v not in SPLITS:
+        raise ValueError(f"unknown split {value!r}: valid are {', '.join(SPLITS)}")
+    return v  # type: ignore[return-value]
+
+
+def id_half(item_id: str) -> Split:
+    """The fixed half an id falls in, by hash: the same id is always in the same half."""
+    return "calib" if int(hashlib.sha256(item_id.encode("utf-8")).hexdigest()[:8], 16) % 2 == 0 else "report"
+
+
+def week_half(week: str) -> Split:
+    """RealTimeQA weeks: odd ISO weeks calibrate, even ISO weeks report."""
+    d = _day(week)
+    if d is None:
+        raise ValueError(f"not a week like 20240105: {week!r}")
+    return "calib" if d.isocalendar()[1] % 2 == 1 else "report"
 
 
 # --- jsonl / seed ---------------------------------------------------------------------------------
@@ -191,7 +220,8 @@ def load_jsonl(data: Path, corpus: list[Path] | None = None, limit: int | None =
 # --- clapnq ---------------------------------------------------------------------------------------
 
 
-def load_clapnq(data: Path, limit: int | None = None, seed: int = 0, max_articles: int | None = None, **_: Any) -> Suite:
+def load_clapnq(data: Path, limit: int | None = None, seed: int = 0, max_articles: int | None = None,
+                split: str | None = None, **_: Any) -> Suite:
     """CLAPNQ: every passage of the file becomes an article (id ``clapnq-<question id>``), or at
     most `max_articles` of them (the sampled questions' own passages first); gold answers are all
     annotators' answers, gold evidence the first annotator's selected sentences."""
@@ -213,10 +243,14 @@ def load_clapnq(data: Path, limit: int | None = None, seed: int = 0, max_article
                 answers=answers,
                 evidence=evidence,
                 answerable=bool(answers),
+                answer_style="long",
                 meta={"gold_article": f"clapnq-{r['id']}"},
             )
         )
 
+    half = parse_split(split)
+    if half != "all":
+        items = [it for it in items if id_half(it.id) == half]
     items = sample(items, limit, seed)
     passages = {f"clapnq-{r['id']}" + (f"-{j}" if j else ""): (r, p) for r in rows for j, p in enumerate(r["passages"])}
     keep = cap_articles(list(passages), [it.meta["gold_article"] for it in items], max_articles, seed)
@@ -227,9 +261,9 @@ def load_clapnq(data: Path, limit: int | None = None, seed: int = 0, max_article
 
     fp = "clapnq:" + _sha(data.read_bytes(), *keep)
     corpus = Corpus(kind="records", make_records=make_records, fingerprint=fp, description=f"{len(keep)} CLAPNQ passages")
-    note = ("gold answers are long-form sentences, so answer_accuracy (containment) is near 0 by construction: "
-            "read answer_f1 and the sentence-level citation metrics")
-    params = {"data": str(data), "limit": limit, "seed": seed, "max_articles": max_articles, "note": note}
+    note = ("gold answers are long-form sentences: answered_cited_rate counts an answer as right when it cites "
+            "gold evidence; read it with answer_f1 and the sentence-level citation metrics")
+    params = {"data": str(data), "limit": limit, "seed": seed, "max_articles": max_articles, "split": half, "note": note}
     return Suite("clapnq", items, corpus, params)
 
 
@@ -294,6 +328,7 @@ def load_realtimeqa(
     weeks: str | None = None,
     multiple_choice: bool = False,
     max_articles: int | None = None,
+    split: str | None = None,
     **_: Any,
 ) -> Suite:
     """RealTimeQA: the store holds the articles of the chosen weeks (capped at `max_articles`, the
@@ -310,7 +345,9 @@ def load_realtimeqa(
         articles = [json.loads(line) for line in f if line.strip()]
     article_week = {a["id"]: str(a["week"]) for a in articles}
     all_weeks = sorted(set(article_week.values()))
-    chosen = parse_weeks(weeks, all_weeks, seed)
+    half = parse_split(split)
+    split_weeks = [w for w in all_weeks if half == "all" or week_half(w) == half]
+    chosen = parse_weeks(weeks, split_weeks, seed)
     chosen_set = set(chosen)
 
     questions = [json.loads(line) for line in qpath.read_text(encoding="utf-8").splitlines() if line.strip()]
@@ -326,6 +363,7 @@ def load_realtimeqa(
                 answers=[a for a in q.get("answer", []) if a.strip()],
                 choices=choices,
                 multiple_choice=multiple_choice,
+                as_of=_iso(q.get("date", "")),
                 meta={"date": q.get("date"), "source": q.get("source"), "article_ids": list(q.get("article_ids", []))},
             )
         )
@@ -359,7 +397,8 @@ def load_realtimeqa(
     corpus = Corpus(kind="records", make_records=make_records, fingerprint=fp, description=desc)
     note = ("a question counts as answerable when a gold choice string occurs in a stored article "
             "(noisy: the string may occur in an unrelated article); the others should be abstained on")
-    params = {"data": str(data), "limit": limit, "seed": seed, "weeks": chosen, "multiple_choice": multiple_choice,
+    params = {"data": str(data), "limit": limit, "seed": seed, "split": half, "weeks": chosen,
+              "multiple_choice": multiple_choice,
               "max_articles": max_articles, "note": note}
     return Suite("realtimeqa", items, corpus, params)
 

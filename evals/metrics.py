@@ -56,6 +56,22 @@ def tokens(text: str) -> list[str]:
     return normalize(text).split()
 
 
+_QUOTED = re.compile(r"“[^”]*”|\"[^\"\n]*\"|«[^»]*»")
+
+
+def own_words(text: str) -> str:
+    """The answer's own words: its text without citation markers and without quoted passages
+    (“...”, "...", «...»).
+
+    Use it to score what an answer *says*: an answer that only quotes an evidence sentence has not
+    said which part of it answers the question, so a gold string inside the quote does not count.
+
+    >>> own_words('Glasgow [1]. “The UK opened its first room in Glasgow” [1]')
+    'Glasgow.'
+    """
+    return " ".join(_QUOTED.sub(" ", strip_markers(text or "")).split()).replace(" .", ".").strip()
+
+
 def contains_answer(text: str, golds: Iterable[str]) -> bool:
     """True when some non-empty gold string occurs in `text` on word boundaries, after `normalize`.
 
@@ -97,6 +113,21 @@ def token_f1(prediction: str, golds: Iterable[str]) -> float | None:
         p, r = common / len(pred), common / len(gt)
         best = max(best, 2 * p * r / (p + r))
     return best
+
+
+def crag_point(answerable: bool, abstained: bool, right_and_cited: bool) -> int:
+    """The CRAG-style score of one question: +1 answered right with a supporting citation, 0
+    refused, -1 anything else answered (wrong, uncited, or an unanswerable question answered).
+
+    Use it to compare engines that abstain at different rates: a wrong answer costs as much as a
+    right one earns, so guessing never pays.
+
+    >>> crag_point(True, False, True), crag_point(True, True, False), crag_point(False, False, False)
+    (1, 0, -1)
+    """
+    if abstained:
+        return 0
+    return 1 if answerable and right_and_cited else -1
 
 
 # --- spans ----------------------------------------------------------------------------------------

@@ -22,8 +22,8 @@ from citewire.settings import Settings
 from evals.loaders import EvalItem, Suite
 from evals.report import write_report
 from evals.scoring import Prediction, score_item, summarize
-from evals.stores import prepare_store
-from evals.systems import ArticleTexts, System, make_system
+from evals.stores import ArticleTexts, prepare_store
+from evals.systems import System, make_system
 
 ENGINES = ("citewire", "baseline")
 PARTIAL = "rows.partial.jsonl"
@@ -51,6 +51,7 @@ def make_row(engine: str, item: EvalItem, pred: Prediction, scores: dict[str, An
         "retrieved": pred.retrieved,
         "scores": scores,
         "timings": pred.timings,
+        "features": pred.features,
     }
 
 

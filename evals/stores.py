@@ -9,6 +9,7 @@ so an interrupted build is redone from scratch.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -128,14 +129,35 @@ def _close(engine: Any) -> None:
         close()
 
 
-def article_ids(store: EvalStore, engine: Any = None) -> list[str]:
-    """Ids of the articles in the store (from the build marker, else from the article table)."""
-    if store.info.get("article_ids"):
-        return list(store.info["article_ids"])
-    from ingest import ArticleStore
+class ArticleTexts:
+    """Stored article texts by id (cached), read from an eval store's SQLite table.
 
-    db = ArticleStore(store.settings.db_path)
-    try:
-        return sorted(a.id for a in db.list())
-    finally:
-        db.close()
+    Use it to score spans against the exact text every offset points into (both engines' citations
+    are checked against it).
+
+    Example:
+        >>> texts = ArticleTexts(store)
+        >>> texts("clapnq-123")[:40]
+    """
+
+    def __init__(self, store: EvalStore) -> None:
+        from ingest import ArticleStore
+
+        self._db = ArticleStore(store.settings.db_path)
+        self.get = functools.lru_cache(maxsize=4096)(self._get)
+
+    def _get(self, article_id: str) -> str | None:
+        art = self._db.get(article_id, with_sentences=False)
+        return art.text if art is not None else None
+
+    def __call__(self, article_id: str) -> str | None:
+        return self.get(article_id)
+
+    def ids_and_hashes(self) -> dict[str, str]:
+        return dict(self._db.hashes())
+
+    def article(self, article_id: str) -> Any:
+        return self._db.get(article_id, with_sentences=False)
+
+    def close(self) -> None:
+        self._db.close()

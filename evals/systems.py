@@ -6,8 +6,8 @@ read article texts from the same store, so spans are comparable.
 
 from __future__ import annotations
 
-import functools
 import time
+from datetime import date
 from typing import Any, Protocol
 
 from evals.loaders import EvalItem
@@ -21,35 +21,6 @@ class System(Protocol):
     def predict(self, item: EvalItem) -> Prediction: ...
 
     def close(self) -> None: ...
-
-
-class ArticleTexts:
-    """Stored article texts by id (cached), read from the store's SQLite table."""
-
-    def __init__(self, store: EvalStore) -> None:
-        from ingest import ArticleStore
-
-        self._db = ArticleStore(store.settings.db_path)
-        self.get = functools.lru_cache(maxsize=4096)(self._get)
-
-    def _get(self, article_id: str) -> str | None:
-        art = self._db.get(article_id, with_sentences=False)
-        return art.text if art is not None else None
-
-    def __call__(self, article_id: str) -> str | None:
-        return self.get(article_id)
-
-    def ids_and_hashes(self) -> dict[str, str]:
-        return dict(self._db.hashes())
-
-    def infos(self) -> list[Any]:
-        return list(self._db.list())
-
-    def article(self, article_id: str) -> Any:
-        return self._db.get(article_id, with_sentences=False)
-
-    def close(self) -> None:
-        self._db.close()
 
 
 def _passage(p: Any) -> dict[str, Any]:
@@ -73,23 +44,21 @@ class CitewireSystem:
 
     def predict(self, item: EvalItem) -> Prediction:
         try:
-            t0 = time.perf_counter()
-            passages = self.engine.retrieve(item.question, top_k=self.k)
-            retrieve_s = time.perf_counter() - t0
-            ans = self.engine.ask(item.question)
+            as_of = date.fromisoformat(item.as_of) if item.as_of else None
+            ans = self.engine.ask(item.question, top_k=self.k, as_of=as_of)
         except Exception as e:  # noqa: BLE001 - an engine failure is a scored outcome, not a crash
             return Prediction(answer="", abstained=False, error=f"{type(e).__name__}: {e}")
         timings = {k: float(v) for k, v in (ans.timings or {}).items() if isinstance(v, (int, float))}
-        timings.setdefault("retrieval_s", retrieve_s)
         if "total_s" in timings:
             timings.setdefault("first_token_s", timings["total_s"])
         return Prediction(
             answer=ans.text,
             abstained=bool(ans.abstained),
             citations=[_citation(c) for c in ans.citations],
-            retrieved=[_passage(p) for p in passages[: self.k]],
+            retrieved=[_passage(p) for p in ans.retrieved[: self.k]],  # the retrieval this answer used
             timings=timings,
             mode=str(getattr(ans, "mode", "")),
+            features=dict(ans.features),
         )
 
     def close(self) -> None:

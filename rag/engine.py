@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from datetime import date
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -138,29 +139,33 @@ class Engine:
     def retrieve(self, question: str, filters: Filters | dict[str, Any] | None = None,
                  top_k: int | None = None) -> list[Passage]:
         """The fused retrieved chunks as passages, best first (no generation)."""
-        nodes = self.retriever.retrieve(question, Filters.coerce(filters), top_k)
-        out = []
-        for nws in nodes:
-            md, node = nws.node.metadata, nws.node
-            out.append(Passage(article_id=md["article_id"], title=md["title"], source=md["source"], url=md["url"],
-                               published=md["published"], start=node.start_char_idx or 0, end=node.end_char_idx or 0,
-                               quote=node.get_content(), score=round(float(nws.score or 0.0), 5)))
-        return out
+        return [self._passage(n) for n in self.retriever.retrieve(question, Filters.coerce(filters), top_k)]
+
+    @staticmethod
+    def _passage(nws: Any) -> Passage:
+        md, node = nws.node.metadata, nws.node
+        return Passage(article_id=md["article_id"], title=md["title"], source=md["source"], url=md["url"],
+                       published=md["published"], start=node.start_char_idx or 0, end=node.end_char_idx or 0,
+                       quote=node.get_content(), score=round(float(nws.score or 0.0), 5))
 
     def ask(self, question: str, filters: Filters | dict[str, Any] | None = None, top_k: int | None = None,
-            history: History | None = None) -> Answer:
-        """Answer one question (with optional chat history for follow-ups)."""
+            history: History | None = None, as_of: date | None = None) -> Answer:
+        """Answer one question (with optional chat history for follow-ups).
+
+        `as_of` is the date the question is asked on: "yesterday", "this week" or "Wednesday"
+        resolve against it, and retrieval prefers articles published near it (default: today,
+        or the newest article's date for an archive)."""
         answer = None
-        for ev in self.stream(question, history=history, filters=filters, top_k=top_k):
+        for ev in self.stream(question, history=history, filters=filters, top_k=top_k, as_of=as_of):
             if isinstance(ev, AnswerEvent):
                 answer = ev.answer
         assert answer is not None
         return answer
 
     def chat(self, history: History, question: str, filters: Filters | dict[str, Any] | None = None,
-             top_k: int | None = None) -> Answer:
+             top_k: int | None = None, as_of: date | None = None) -> Answer:
         """Answer a follow-up in the context of `history` [(question, answer), ...]."""
-        return self.ask(question, filters=filters, top_k=top_k, history=history)
+        return self.ask(question, filters=filters, top_k=top_k, history=history, as_of=as_of)
 
     def condense(self, history: History | None, question: str) -> str:
         if not history:
@@ -177,7 +182,7 @@ class Engine:
         return condense_rules([(q[:300], a) for q, a in history], question)
 
     def stream(self, question: str, history: History | None = None, filters: Filters | dict[str, Any] | None = None,
-               top_k: int | None = None) -> Iterator[StreamEvent]:
+               top_k: int | None = None, as_of: date | None = None) -> Iterator[StreamEvent]:
         """Yield StatusEvents and TokenEvents while working, then one AnswerEvent."""
         t0 = time.perf_counter()
         question = (question or "").strip()
@@ -191,7 +196,7 @@ class Engine:
         timings: dict[str, float] = {}
         standalone = self.condense(history, question)
         timings["condense_s"] = time.perf_counter() - t0
-        window = resolve_relative_dates(standalone, reference_date(self.store.latest_published()))
+        window = resolve_relative_dates(standalone, as_of or reference_date(self.store.latest_published()))
 
         yield StatusEvent("retrieving")
         t = time.perf_counter()
@@ -208,30 +213,39 @@ class Engine:
                                   focus_vec=self._encode_one(question) if followup else None)
         timings["evidence_s"] = time.perf_counter() - t
 
-        def done(text: str, abstained: bool, cites: list[Any], mode: str) -> AnswerEvent:
+        def done(text: str, abstained: bool, cites: list[Any], mode: str, note: str = "") -> AnswerEvent:
             timings["total_s"] = time.perf_counter() - t0
             timings.setdefault("first_token_s", timings["total_s"])
             related = [compose.passage(e) for e in ev.items] if abstained else []
             return AnswerEvent(Answer(question=question, text=text, abstained=abstained, citations=[] if abstained else cites,
                                       related=related, timings={k: round(v, 4) for k, v in timings.items()},
-                                      standalone_question=standalone, mode=mode))  # type: ignore[arg-type]
+                                      standalone_question=standalone, mode=mode,  # type: ignore[arg-type]
+                                      note=note, retrieved=[self._passage(n) for n in nodes]))
 
         if self._should_abstain(ev):
             yield done(compose.abstention_text(ev), True, [], "abstained")
             return
 
         draft = ""
-        if self.llm is not None:
+        llm_note = ""
+        try:
+            llm = self.llm
+        except LLMUnavailableError as e:
+            llm, llm_note = None, f"LLM unavailable ({e}); extractive answer"
+        if llm is not None:
             yield StatusEvent("generating")
             t = time.perf_counter()
             if self._gen_lock is not None:
                 self._gen_lock.acquire()
             try:
-                for delta in Generator(self.llm).stream(standalone, ev.items):
+                for delta in Generator(llm).stream(standalone, ev.items):
                     if not draft:
                         timings["first_token_s"] = time.perf_counter() - t0
                     draft += delta
                     yield TokenEvent(delta)
+            except LLMUnavailableError as e:
+                log.warning("generation failed, answering extractively: %s", e)
+                draft, llm_note = "", f"LLM unavailable ({e}); extractive answer"
             finally:
                 if self._gen_lock is not None:
                     self._gen_lock.release()
@@ -249,7 +263,7 @@ class Engine:
             yield done(text, False, cites, "generated")
             return
         text, cites = compose.compose_extractive(standalone, ev)
-        yield done(text, False, cites, "extractive")
+        yield done(text, False, cites, "extractive", note=llm_note)
 
     @property
     def _threshold(self) -> float:

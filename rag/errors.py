@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from citewire.errors import CitewireError
 
-class CitewireError(Exception):
-    """Base class: anything a user can act on (the CLI prints it as one line)."""
+__all__ = ["BadQuestionError", "CitewireError", "EmptyStoreError", "LLMUnavailableError"]
 
 
 class EmptyStoreError(CitewireError):

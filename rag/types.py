@@ -10,44 +10,46 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 
-@dataclass(frozen=True)
-class Citation:
-    """One cited span: `quote == engine.article(article_id).text[start:end]` always holds.
+@dataclass(frozen=True, kw_only=True)
+class SourceSpan:
+    """A span of one stored article with the article's metadata: what citations and related
+    passages have in common. `quote == engine.article(article_id).text[start:end]` always holds."""
 
-    `n` is the marker number used in the answer text (``[n]``). Quotes are copied from the stored
-    article text by code at these offsets; the LLM never types them.
+    article_id: str
+    title: str
+    source: str
+    url: str
+    published: str
+    start: int
+    end: int
+    quote: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Citation(SourceSpan):
+    """One cited span, shown as marker ``[n]`` in the answer text.
+
+    Quotes are copied from the stored article text by code at these offsets; the LLM never types
+    them.
+
+    Example:
+        >>> Citation(n=1, article_id="a1", title="T", source="AP", url="", published="", start=0, end=5,
+        ...          quote="Hello").to_dict()["n"]
+        1
     """
 
     n: int
-    article_id: str
-    title: str
-    source: str
-    url: str
-    published: str
-    start: int
-    end: int
-    quote: str
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
-@dataclass(frozen=True)
-class Passage:
-    """A retrieved passage shown as *related* (not a citation), e.g. when the engine abstains."""
+@dataclass(frozen=True, kw_only=True)
+class Passage(SourceSpan):
+    """A retrieved passage: shown as *related* (not a citation) when the engine abstains, and kept
+    in `Answer.retrieved` so evaluations score the retrieval the answer actually used."""
 
-    article_id: str
-    title: str
-    source: str
-    url: str
-    published: str
-    start: int
-    end: int
-    quote: str
     score: float
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 @dataclass
@@ -68,6 +70,9 @@ class Answer:
     timings: dict[str, float] = field(default_factory=dict)
     standalone_question: str = ""
     mode: Literal["generated", "extractive", "abstained"] = "extractive"
+    note: str = ""  # why the answer is degraded (e.g. "the LLM backend was unreachable: extractive answer")
+    retrieved: list[Passage] = field(default_factory=list)  # the fused chunks this answer was built from
+    features: dict[str, float] = field(default_factory=dict)  # the answer policy's inputs (rag/policy.py)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -79,6 +84,9 @@ class Answer:
             "timings": dict(self.timings),
             "standalone_question": self.standalone_question,
             "mode": self.mode,
+            "note": self.note,
+            "retrieved": [p.to_dict() for p in self.retrieved],
+            "features": dict(self.features),
         }
 
 
