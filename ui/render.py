@@ -1,13 +1,21 @@
 """HTML rendering of answers, citations and the article side panel.
 
-Every piece of text that comes from an article, a question or the LLM goes through `html.escape`
-before it is placed in markup, so an article containing ``<script>`` is shown as text and never
-runs. The output is one line of HTML (newlines become ``<br>``) so that the chatbot's markdown
-renderer keeps it as a single raw-HTML block.
+Rules that keep article content inert (each has a unit test and a browser test):
+
+- Every piece of text from an article, its metadata, a question or the LLM goes through `esc`,
+  so an article containing ``<script>`` is shown as text and never runs.
+- No rendered chat message contains a line break: `esc` writes line terminators as character
+  references and multi-line text becomes ``<br>``. The chatbot renders Markdown, and a blank line
+  inside a title would end the message's raw-HTML block and let Markdown after it render (e.g. a
+  remote image ``![x](http://...)``). `esc` also writes ``[`` and ``]`` as references, so no
+  Markdown link or image can form from article text even outside an HTML block.
+- Only markers the engine produced become clickable (`engine_markers`): a ``[n]`` inside a quote
+  of an article, glued to a word, or without a citation ``n`` stays plain text.
 
 Example:
     >>> from rag.types import Answer, Citation
-    >>> c = Citation(1, "a1", "Title", "AP", "https://x", "2025-07-04", 0, 5, "Hello")
+    >>> c = Citation(n=1, article_id="a1", title="Title", source="AP", url="https://x", published="2025-07-04",
+    ...              start=0, end=5, quote="Hello")
     >>> html_out = render_answer(Answer("q", "Hi [1].", False, citations=[c]))
     >>> 'class="cw-cite"' in html_out
     True
@@ -41,14 +49,30 @@ class ArticleLike(Protocol):
     text: str
 
 
+# Line terminators (str.splitlines' set) and Markdown's link brackets, as character references.
+_ENTITIES = str.maketrans({ch: f"&#{ord(ch)};" for ch in "\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029[]"})
+
+
 def esc(value: Any) -> str:
-    """Escape any value for use in HTML text or a double-quoted attribute.
+    """Escape any value for use in HTML text or a double-quoted attribute. Line terminators and
+    square brackets become character references: the browser shows the same text, but the
+    markup has no line break (that could end a Markdown HTML block) and no ``[`` (a Markdown link).
 
     Example:
-        >>> esc('<b a="1">')
-        '&lt;b a=&quot;1&quot;&gt;'
+        >>> esc('<b a="1">[2]\n')
+        '&lt;b a=&quot;1&quot;&gt;&#91;2&#93;&#10;'
     """
-    return html.escape("" if value is None else str(value), quote=True)
+    return html.escape("" if value is None else str(value), quote=True).translate(_ENTITIES)
+
+
+def inline(value: Any) -> str:
+    """Escape one-line metadata (title, source, date) with all whitespace collapsed.
+
+    Example:
+        >>> inline("Kyiv\n\n![x](http://example.org/x.png)")
+        'Kyiv !&#91;x&#93;(http://example.org/x.png)'
+    """
+    return esc(" ".join(("" if value is None else str(value)).split()))
 
 
 def _text_block(text: str) -> str:
@@ -105,30 +129,83 @@ def _cite_link(c: Citation | Passage, n: int, label: str) -> str:
     )
 
 
-def render_answer_text(text: str, citations: Sequence[Citation]) -> str:
-    """Escape the answer and turn each ``[n]`` that has a citation into a clickable marker.
+def _collapse(text: str) -> str:
+    return " ".join(text.split())
 
-    Markers without a matching citation stay plain text.
+
+def _quoted_ranges(text: str, citations: Sequence[Citation]) -> list[tuple[int, int]]:
+    """Spans of `text` that quote an article: every occurrence of a citation's quote (as the
+    engine writes it, whitespace collapsed) and every balanced “…” pair."""
+    ranges: list[tuple[int, int]] = []
+    for c in citations:
+        q = _collapse(c.quote or "")
+        if len(q) < 3:
+            continue
+        i = text.find(q)
+        while i >= 0:
+            ranges.append((i, i + len(q)))
+            i = text.find(q, i + 1)
+    depth, opened = 0, 0
+    for i, ch in enumerate(text):
+        if ch == "“":
+            if depth == 0:
+                opened = i
+            depth += 1
+        elif ch == "”" and depth:
+            depth -= 1
+            if depth == 0:
+                ranges.append((opened, i + 1))
+    return ranges
+
+
+def engine_markers(text: str, citations: Sequence[Citation]) -> list[re.Match[str]]:
+    """The ``[n]`` markers of an answer that the engine put there, in order.
+
+    The engine writes a marker after a space (or right after another marker), outside any quoted
+    article text, and only for a citation it returns. A ``[2]`` that is part of an article's
+    text (inside a quote, or glued to a word like ``550[2]``) or that has no citation 2 is not
+    one, so it is rendered as plain text and never opens a source.
+
+    Example:
+        >>> [m.group() for m in engine_markers("“Ferries [2] run” [1].", [c1, c2])]
+        ['[1]']
+    """
+    numbers = {c.n for c in citations}
+    quoted = _quoted_ranges(text, citations)
+    out: list[re.Match[str]] = []
+    prev_end = -1
+    for m in MARKER_RE.finditer(text):
+        s, e = m.span()
+        after_space = s == 0 or text[s - 1].isspace() or s == prev_end
+        inside_quote = any(qs <= s and e <= qe for qs, qe in quoted)
+        if after_space and not inside_quote and int(m.group(1)) in numbers:
+            out.append(m)
+            prev_end = e
+    return out
+
+
+def render_answer_text(text: str, citations: Sequence[Citation]) -> str:
+    """Escape the answer and turn each engine-produced ``[n]`` into a clickable marker
+    (see `engine_markers`); every other bracket stays plain text.
 
     Example:
         >>> render_answer_text("550 drones [1].", [c])
-        '550 drones <a class="cw-cite" ...>[1]</a>.'
+        '550 drones <a class="cw-cite" ...>&#91;1&#93;</a>.'
     """
     by_n = {c.n: c for c in citations}
     out: list[str] = []
     pos = 0
-    for m in MARKER_RE.finditer(text):
+    for m in engine_markers(text, citations):
         out.append(_text_block(text[pos : m.start()]))
         n = int(m.group(1))
-        cit = by_n.get(n)
-        out.append(_cite_link(cit, n, f"[{n}]") if cit else esc(m.group(0)))
+        out.append(_cite_link(by_n[n], n, f"[{n}]"))
         pos = m.end()
     out.append(_text_block(text[pos:]))
     return "".join(out)
 
 
 def _meta(source: str, published: str) -> str:
-    bits = [esc(b) for b in (source, published) if b]
+    bits = [inline(b) for b in (source, published) if b and str(b).strip()]
     return f'<span class="cw-meta">{" · ".join(bits)}</span>' if bits else ""
 
 
@@ -145,7 +222,7 @@ def render_sources(citations: Sequence[Citation]) -> str:
     for c in sorted(citations, key=lambda c: c.n):
         items.append(
             f'<li class="cw-source">{_cite_link(c, c.n, f"[{c.n}]")} '
-            f'<span class="cw-title">{esc(c.title or c.article_id)}</span> {_meta(c.source, c.published)}'
+            f'<span class="cw-title">{inline(c.title or c.article_id)}</span> {_meta(c.source, c.published)}'
             f'<blockquote class="cw-quote">{esc(_preview(c.quote))}</blockquote></li>'
         )
     return f'<div class="cw-sources"><div class="cw-h">Sources</div><ol>{"".join(items)}</ol></div>'
@@ -164,7 +241,7 @@ def render_related(passages: Sequence[Passage]) -> str:
     for p in passages:
         items.append(
             f'<li class="cw-source">{_cite_link(p, 0, "open")} '
-            f'<span class="cw-title">{esc(p.title or p.article_id)}</span> {_meta(p.source, p.published)}'
+            f'<span class="cw-title">{inline(p.title or p.article_id)}</span> {_meta(p.source, p.published)}'
             f'<blockquote class="cw-quote">{esc(_preview(p.quote))}</blockquote></li>'
         )
     return (
@@ -173,24 +250,50 @@ def render_related(passages: Sequence[Passage]) -> str:
     )
 
 
+MODE_LABELS = {
+    "generated": "Written by the language model; each sentence checked against its cited source.",
+    "extractive": "Quoted from the articles (extractive answer).",
+}
+
+
+def render_footer(answer: Answer) -> str:
+    """The small, muted line under an answer: how it was made (`Answer.mode`) and why it is
+    degraded when it is (`Answer.note`, e.g. "LLM unavailable (...); extractive answer").
+
+    Example:
+        >>> render_footer(Answer("q", "x [1].", False, mode="extractive", note="LLM unavailable"))
+        '<div class="cw-foot"><span class="cw-mode">Quoted from ...</span> <span class="cw-note">LLM unavailable</span></div>'
+    """
+    bits = []
+    label = "" if answer.abstained else MODE_LABELS.get(str(answer.mode), "")
+    if label:
+        bits.append(f'<span class="cw-mode">{esc(label)}</span>')
+    note = str(getattr(answer, "note", "") or "").strip()
+    if note:
+        bits.append(f'<span class="cw-note">{inline(note)}</span>')
+    return f'<div class="cw-foot">{" ".join(bits)}</div>' if bits else ""
+
+
 def render_answer(answer: Answer) -> str:
     """A final answer as chat-message HTML: text with markers, then sources (or, when the
-    engine abstained, a distinct notice with the closest related passages).
+    engine abstained, a distinct notice with the closest related passages), then the footer.
 
     Example:
         >>> render_answer(engine.ask("How many drones did Russia launch?"))
-        '<div class="cw-answer">Russia launched 550 ... <a class="cw-cite" ...'
+        '<div class="cw-answer cw-mode-generated">Russia launched 550 ... <a class="cw-cite" ...'
     """
     if answer.abstained:
         text = answer.text or "The articles don't say."
         return (
             '<div class="cw-answer cw-abstained"><div class="cw-abstain-note">'
             f'<span class="cw-badge">Not in the articles</span> {_text_block(text)}</div>'
-            f"{render_related(answer.related)}</div>"
+            f"{render_related(answer.related)}{render_footer(answer)}</div>"
         )
+    mode = re.sub(r"[^a-z]", "", str(answer.mode).lower())
     return (
-        f'<div class="cw-answer"><div class="cw-text">{render_answer_text(answer.text, answer.citations)}</div>'
-        f"{render_sources(answer.citations)}</div>"
+        f'<div class="cw-answer cw-mode-{mode}"><div class="cw-text">'
+        f"{render_answer_text(answer.text, answer.citations)}</div>"
+        f"{render_sources(answer.citations)}{render_footer(answer)}</div>"
     )
 
 
@@ -258,7 +361,7 @@ def render_article(article: ArticleLike, start: int | None = None, end: int | No
     label = f"[{n}] " if n else ""
     header = (
         '<div class="cw-article-head">'
-        f'<div class="cw-article-title">{esc(label)}{esc(article.title or article.id)}</div>'
+        f'<div class="cw-article-title">{esc(label)}{inline(article.title or article.id)}</div>'
         f"{_meta(article.source, article.published)}{'<br>' if link else ''}{link}</div>"
     )
     span = ""
