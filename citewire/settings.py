@@ -38,21 +38,29 @@ class ChunkSettings(BaseModel):
 
 
 class LLMSettings(BaseModel):
-    """The generator. `llamacpp` runs a GGUF file in-process (default: bundled SmolLM2-135M);
-    `openai` talks to any OpenAI-compatible server (vLLM, Ollama, llama.cpp server, OpenAI)."""
+    """The generator. `llamacpp` runs a GGUF file in-process (default: bundled SmolLM2-135M; a pulled
+    model by `model` name, see `citewire models`; any GGUF by `model_path`); `openai` talks to any
+    OpenAI-compatible server (vLLM, Ollama, llama.cpp server, OpenAI) and sends `model` as the name."""
 
     backend: Literal["llamacpp", "openai", "none"] = "llamacpp"
-    model_path: str | None = None  # GGUF file; None = bundled SmolLM2
+    model_path: str | None = None  # GGUF file (wins over `model` for llamacpp); None = by `model`
     base_url: str | None = None  # for backend=openai, e.g. http://127.0.0.1:8080/v1
-    model: str = "local"  # model name sent to the openai backend
+    # llamacpp: "local" (bundled SmolLM2) or a pulled model's name; openai: the model name sent to the server
+    model: str = "local"
+    models_dir: Path | None = None  # where `citewire models pull` puts GGUFs; None = <home>/models
     api_key_env: str = "OPENAI_API_KEY"  # name of the env var holding the key
     temperature: float = Field(0.0, ge=0.0, le=2.0)
     max_tokens: int = Field(96, ge=8, le=4096)
     context_window: int = Field(2048, ge=512)
     threads: int = Field(default_factory=lambda: os.cpu_count() or 2)
     repeat_penalty: float = 1.15
-    timeout_s: float = 60.0
+    timeout_s: float = Field(60.0, gt=0)  # per request to an openai backend (connect, each read)
     condense: Literal["auto", "llm", "rules"] = "auto"  # auto: LLM for openai backends, rules for small GGUFs
+
+    @field_validator("models_dir", mode="before")
+    @classmethod
+    def _expand_models_dir(cls, v: Any) -> Any:
+        return Path(v).expanduser() if isinstance(v, (str, Path)) and str(v) else None
 
 
 class RetrievalSettings(BaseModel):
