@@ -176,12 +176,15 @@ def cmd_chat(args: argparse.Namespace) -> int:
 
 
 def cmd_models(args: argparse.Namespace) -> int:
-    from .models import KNOWN_MODELS, installed_path
+    from rag.llm import find_installed
 
-    folder = _settings(args).llm.models_dir or Path()
+    from .models import KNOWN_MODELS
+
+    cfg = _settings(args).llm
+    folder = cfg.models_dir or Path()
     rows = []
     for spec in KNOWN_MODELS.values():
-        path = installed_path(spec, folder)
+        path = find_installed(spec, cfg)
         rows.append({**spec.to_dict(), "installed": path is not None, "path": str(path) if path else None})
     if args.json:
         _print_json(rows)

