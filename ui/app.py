@@ -22,7 +22,7 @@ import gradio as gr
 from citewire.settings import Settings
 
 from . import render
-from .chat import ALL_SOURCES, ChatController, Conversation
+from .chat import ALL_SOURCES, ChatController, Conversation, max_top_k
 from .library import ALLOWED_EXTENSIONS, TABLE_HEADERS, LibraryController
 
 log = logging.getLogger(__name__)
@@ -163,7 +163,10 @@ def build_app(engine: Any, settings: Settings) -> gr.Blocks:
                                                      elem_id="cw-source")
                                 since = gr.Textbox(label="Since", placeholder="YYYY-MM-DD", elem_id="cw-since")
                                 until = gr.Textbox(label="Until", placeholder="YYYY-MM-DD", elem_id="cw-until")
-                            top_k = gr.Slider(1, max(50, settings.retrieval.top_k), value=settings.retrieval.top_k,
+                                as_of = gr.Textbox(label="As of", placeholder="YYYY-MM-DD (empty: today)",
+                                                   elem_id="cw-as-of",
+                                                   info='the date "yesterday" and "this week" refer to')
+                            top_k = gr.Slider(1, max_top_k(settings), value=settings.retrieval.top_k,
                                               step=1, label="Passages retrieved (top_k)", elem_id="cw-topk")
                             gr.Markdown(backend_description(settings), elem_id="cw-backend")
                     with gr.Column(scale=2):
@@ -175,7 +178,7 @@ def build_app(engine: Any, settings: Settings) -> gr.Blocks:
                                      wrap=True, elem_id="cw-articles", label="Ingested articles")
                 with gr.Row():
                     with gr.Column():
-                        uploads = gr.File(label=f"Add articles ({' '.join(ALLOWED_EXTENSIONS)}; "
+                        uploads = gr.File(label=f"Add articles ({' '.join(sorted(ALLOWED_EXTENSIONS))}; "
                                           f"max {settings.ui.max_upload_mb} MB each)",
                                           file_count="multiple", file_types=list(ALLOWED_EXTENSIONS),
                                           type="filepath", elem_id="cw-upload")
@@ -188,7 +191,7 @@ def build_app(engine: Any, settings: Settings) -> gr.Blocks:
                 lib_status = gr.Markdown(elem_id="cw-lib-status")
 
         # chat: streamed answers, per-session history
-        ask_inputs = [question, conv, source, since, until, top_k]
+        ask_inputs = [question, conv, source, since, until, top_k, as_of]
         ask_outputs = [chatbot, conv, question]
         question.submit(chat.respond, ask_inputs, ask_outputs, **private)
         ask_btn.click(chat.respond, ask_inputs, ask_outputs, **private)

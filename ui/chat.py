@@ -7,7 +7,7 @@ history.
 Example:
     >>> ctl = ChatController(engine, settings)
     >>> conv = Conversation()
-    >>> for messages, conv, _ in ctl.respond("How many drones?", conv, "", "", "", 8):
+    >>> for messages, conv, _ in ctl.respond("How many drones?", conv, "", "", "", 8, ""):
     ...     pass
     >>> messages[-1]["content"]          # rendered answer HTML with [n] markers
 """
@@ -15,15 +15,18 @@ Example:
 # No `from __future__ import annotations`: gr.api reads api_ask's return annotation at runtime.
 import contextlib
 import logging
+import re
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 import gradio as gr
 
+from citewire.errors import CitewireError
 from rag import Filters
-from rag.errors import BadQuestionError, CitewireError, EmptyStoreError, LLMUnavailableError
+from rag.errors import EmptyStoreError, LLMUnavailableError
 from rag.types import Answer, AnswerEvent, StatusEvent, TokenEvent
 
 from . import render
@@ -31,6 +34,8 @@ from . import render
 log = logging.getLogger(__name__)
 
 MAX_QUESTION_CHARS = 2000
+MAX_SOURCE_CHARS = 300
+TOP_K_CAP = 50  # the most passages a request may ask for (or the configured default, if larger)
 ALL_SOURCES = "All sources"
 # llama.cpp's in-process model (one per process, shared by every Engine) aborts the whole process
 # when two threads generate at once, so with the llamacpp backend the UI answers one question at
@@ -51,12 +56,14 @@ class Conversation:
     messages: list[dict[str, str]] = field(default_factory=list)
 
 
-class QuestionProblem(ValueError):
-    """A question or filter the UI refuses before calling the engine (message is user-facing)."""
+class QuestionProblem(CitewireError, ValueError):
+    """A question or request parameter the UI refuses before calling the engine (the message
+    says which input is wrong and what is accepted)."""
 
 
-def clean_question(question: Any) -> tuple[str, str | None]:
+def clean_question(question: Any, shorten: bool = True) -> tuple[str, str | None]:
     """Strip and bound a question; returns (question, notice) where notice explains a cut.
+    With ``shorten=False`` (the API) an over-long question is refused instead of cut.
 
     Example:
         >>> clean_question("  hi  ")
@@ -66,8 +73,34 @@ def clean_question(question: Any) -> tuple[str, str | None]:
     if not q:
         raise QuestionProblem("Please type a question first.")
     if len(q) > MAX_QUESTION_CHARS:
+        if not shorten:
+            raise QuestionProblem(f"The question is {len(q)} characters long; the limit is {MAX_QUESTION_CHARS}. "
+                                  "Ask something shorter.")
         return q[:MAX_QUESTION_CHARS], f"Your question was shortened to its first {MAX_QUESTION_CHARS} characters."
     return q, None
+
+
+_DAY_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def parse_day(value: Any, name: str) -> date | None:
+    """A ``YYYY-MM-DD`` input as a date (None when empty); anything else is refused by name.
+
+    Example:
+        >>> parse_day(" 2025-07-04 ", "since")
+        datetime.date(2025, 7, 4)
+    """
+    if isinstance(value, date):
+        return value
+    text = str(value or "").strip()
+    if not text:
+        return None
+    try:
+        if not _DAY_RE.fullmatch(text):
+            raise ValueError(text)
+        return date.fromisoformat(text)
+    except ValueError:
+        raise QuestionProblem(f"{name} must be a date like 2025-07-04 (YYYY-MM-DD), got {text[:40]!r}.") from None
 
 
 def make_filters(source: str | None, since: str | None, until: str | None) -> Filters | None:
@@ -77,19 +110,71 @@ def make_filters(source: str | None, since: str | None, until: str | None) -> Fi
         >>> make_filters("Associated Press", "2024-01-01", "")
         Filters(source='Associated Press', since=datetime.date(2024, 1, 1), until=None)
     """
-    src = (source or "").strip()
+    src = " ".join(str(source or "").split())
     if src == ALL_SOURCES:
         src = ""
+    if len(src) > MAX_SOURCE_CHARS:
+        raise QuestionProblem(f"source is {len(src)} characters long; no source name is longer than {MAX_SOURCE_CHARS}.")
+    since_d, until_d = parse_day(since, "since"), parse_day(until, "until")
     try:
-        f = Filters.coerce({"source": src or None, "since": (since or "").strip() or None,
-                            "until": (until or "").strip() or None})
+        f = Filters.coerce({"source": src or None, "since": since_d, "until": until_d})
     except ValueError as e:
         raise QuestionProblem(f"Filter problem: {e}") from None
     return None if f.is_empty() else f
 
 
+def max_top_k(settings: Any) -> int:
+    """The largest `top_k` a request may ask for: 50, or the configured default if larger.
+
+    Example:
+        >>> max_top_k(Settings())
+        50
+    """
+    return max(TOP_K_CAP, int(settings.retrieval.top_k))
+
+
+def parse_top_k(value: Any, settings: Any) -> int | None:
+    """A request's `top_k`: None (the configured default) when empty or 0, else a whole number
+    from 1 to `max_top_k`; anything else is refused with the accepted range.
+
+    Example:
+        >>> parse_top_k("12", Settings()), parse_top_k(0, Settings())
+        (12, None)
+    """
+    hi = max_top_k(settings)
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    problem = QuestionProblem(f"top_k must be a whole number from 1 to {hi} (0 or empty: the default, "
+                              f"{settings.retrieval.top_k}); got {str(value)[:40]!r}.")
+    if isinstance(value, bool):
+        raise problem
+    try:
+        number = float(str(value).strip())
+    except ValueError:
+        raise problem from None
+    if not number.is_integer():
+        raise problem
+    k = int(number)
+    if k == 0:
+        return None
+    if not 1 <= k <= hi:
+        raise problem
+    return k
+
+
+def parse_as_of(value: Any) -> date:
+    """The date a question is asked on ("yesterday" resolves against it): today when empty.
+
+    Example:
+        >>> parse_as_of("2025-07-05")
+        datetime.date(2025, 7, 5)
+    """
+    return parse_day(value, "as_of") or date.today()
+
+
 def error_message(err: Exception, settings: Any = None) -> str:
-    """A user-facing explanation of an engine error.
+    """A user-facing explanation of an error: every `CitewireError` (from `ingest/`, `rag/` or
+    the UI) shows its own message; anything else is a bug and says so.
 
     Example:
         >>> error_message(EmptyStoreError("/tmp/x"))
@@ -103,19 +188,9 @@ def error_message(err: Exception, settings: Any = None) -> str:
             llm = settings.llm
             where = f" (backend {llm.backend}{', ' + llm.base_url if llm.base_url else ''})"
         return f"The language model is unavailable{where}: {err}"
-    if isinstance(err, (BadQuestionError, QuestionProblem)):
-        return str(err)
     if isinstance(err, CitewireError):
-        return f"citewire error: {err}"
+        return str(err) or type(err).__name__
     return f"Unexpected error ({type(err).__name__}): {err}. The app keeps running; see the server log."
-
-
-def _kwargs(top_k: Any) -> dict[str, Any]:
-    try:
-        k = int(top_k or 0)
-    except (TypeError, ValueError):
-        k = 0
-    return {"top_k": k} if k > 0 else {}
 
 
 class ChatController:
@@ -137,17 +212,21 @@ class ChatController:
 
     # -- chat -------------------------------------------------------------------------------
     def respond(
-        self, question: str, conv: Conversation | None, source: str, since: str, until: str, top_k: Any
+        self, question: str, conv: Conversation | None, source: str, since: str, until: str, top_k: Any,
+        as_of: str = "",
     ) -> Iterator[tuple[list[dict[str, str]], Conversation, str]]:
         """Stream one answer into the chat (yields chat messages, session state, cleared box).
+        `as_of` (``YYYY-MM-DD``, empty = today) is the date "yesterday" or "this week" refer to.
 
         Example:
-            >>> for msgs, conv, box in ctl.respond("Who?", Conversation(), ALL_SOURCES, "", "", 8): ...
+            >>> for msgs, conv, box in ctl.respond("Who?", Conversation(), ALL_SOURCES, "", "", 8, ""): ...
         """
         conv = conv if isinstance(conv, Conversation) else Conversation()
         try:
             q, notice = clean_question(question)
             filters = make_filters(source, since, until)
+            k = parse_top_k(top_k, self.settings)
+            day = parse_as_of(as_of)
         except QuestionProblem as e:
             gr.Warning(str(e))
             yield list(conv.messages), conv, question or ""
@@ -167,7 +246,7 @@ class ChatController:
                 yield list(conv.messages), conv, ""
                 gate.acquire()
             try:
-                for ev in self.engine.stream(q, history=list(conv.pairs), filters=filters, **_kwargs(top_k)):
+                for ev in self.engine.stream(q, history=list(conv.pairs), filters=filters, top_k=k, as_of=day):
                     if isinstance(ev, TokenEvent):
                         partial += ev.delta
                     elif isinstance(ev, StatusEvent):
@@ -238,18 +317,25 @@ class ChatController:
         return self.open_citation(ref if isinstance(ref, str) else "")
 
     # -- API ----------------------------------------------------------------------------------
-    def api_ask(self, question: str, source: str = "", since: str = "", until: str = "", top_k: int = 0) -> dict:
+    def api_ask(self, question: str, source: str = "", since: str = "", until: str = "", top_k: int = 0,
+                as_of: str = "") -> dict:
         """``/ask`` endpoint: answer one question (no history) and return ``Answer.to_dict()``.
+
+        Parameters are checked before the engine runs: the question at most 2000 characters,
+        dates ``YYYY-MM-DD``, `top_k` 1..50 (0 = default), `as_of` empty = today. `as_of` is the
+        last positional parameter so clients written before it existed keep working.
 
         Example:
             >>> from gradio_client import Client
             >>> Client("http://127.0.0.1:7860/").predict("How many drones?", api_name="/ask")["citations"]
         """
         try:
-            q, _ = clean_question(question)
+            q, _ = clean_question(question, shorten=False)
             filters = make_filters(source, since, until)
+            k = parse_top_k(top_k, self.settings)
+            day = parse_as_of(as_of)
             with self._gate() or contextlib.nullcontext():
-                answer: Answer = self.engine.ask(q, filters=filters, **_kwargs(top_k))
+                answer: Answer = self.engine.ask(q, filters=filters, top_k=k, as_of=day)
         except Exception as e:  # noqa: BLE001 - reported to the API client as a gr.Error
             self._log_error(e)
             raise gr.Error(error_message(e, self.settings)) from None

@@ -1,8 +1,13 @@
 """Library tab: list ingested articles, upload and ingest files, remove an article.
 
-Uploads are copied from Gradio's temporary cache into ``settings.uploads_path`` under sanitised
-names (no directories, no path traversal, allowed extensions only, size-limited) before the engine
-ingests them.
+Uploads are copied from Gradio's temporary cache into ``settings.uploads_path`` before the engine
+ingests them, each into a folder named after a short hash of its bytes:
+``uploads/<content hash>/<readable name>``. So two people uploading different ``report.txt`` files
+get two articles (neither replaces the other), the same bytes uploaded twice land on the same path
+(re-ingest reports them unchanged), and the file keeps its readable name (the ingest reader takes a
+title from it when the text has no headline). Names keep Unicode letters and digits; directories,
+separators, control and format characters are dropped. Only the suffixes the ingest readers
+support are accepted, up to ``ui.max_upload_mb`` each.
 
 Example:
     >>> lib = LibraryController(engine, settings)
@@ -11,9 +16,12 @@ Example:
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import os
 import re
 import shutil
+import tempfile
 import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
@@ -21,44 +29,113 @@ from typing import Any
 
 import gradio as gr
 
-from rag.errors import CitewireError
+from citewire.errors import CitewireError
 
+from .chat import error_message
 from .render import esc
 
 log = logging.getLogger(__name__)
 
-ALLOWED_EXTENSIONS = (".txt", ".md", ".markdown", ".html", ".htm", ".json", ".jsonl", ".pdf")
+# Used until `ingest.readers.supported_suffixes()` exists (the reader table is the source of truth).
+_FALLBACK_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".json", ".jsonl", ".pdf")
 TABLE_HEADERS = ["Title", "Source", "Published", "Chunks", "ID"]
-MAX_NAME_CHARS = 100
+MAX_STEM_BYTES = 120  # UTF-8 bytes of the name's stem (file systems allow 255 per name)
+HASH_CHARS = 12  # hex digits of the content hash naming the upload's folder
+
+
+def allowed_suffixes() -> tuple[str, ...]:
+    """The upload allow-list: the suffixes the ingest readers support, longest first
+    (so ``.jsonl.gz`` is matched before ``.gz``).
+
+    Example:
+        >>> ".txt" in allowed_suffixes()
+        True
+    """
+    try:
+        from ingest.readers import supported_suffixes  # type: ignore[attr-defined]
+    except ImportError:
+        suffixes: Iterable[str] = _FALLBACK_SUFFIXES
+    else:
+        suffixes = supported_suffixes()
+    return tuple(sorted({s.lower() for s in suffixes}, key=lambda s: (-len(s), s)))
+
+
+ALLOWED_EXTENSIONS = allowed_suffixes()
+
+
+def split_suffix(name: str, suffixes: Sequence[str] = ALLOWED_EXTENSIONS) -> tuple[str, str]:
+    """(stem, suffix) where suffix is the longest allowed one the name ends with (lowercased),
+    else the name's last ``.ext`` (which the caller rejects).
+
+    Example:
+        >>> split_suffix("Data.JSONL.gz", (".jsonl.gz", ".gz", ".txt"))
+        ('Data', '.jsonl.gz')
+    """
+    low = name.lower()
+    for suf in suffixes:
+        if low.endswith(suf) and len(name) > len(suf):
+            return name[: -len(suf)], suf
+    stem, dot, ext = name.rpartition(".")
+    return (stem, "." + ext.lower()) if dot and stem else (name, "")
+
+
+def _keep(ch: str) -> bool:
+    """Letters, digits and combining marks of any script (so Devanagari or Thai names survive),
+    plus ``.``, ``-`` and ``_``."""
+    return ch in "._-" or unicodedata.category(ch)[0] in "LMN"
+
+
+def _clip_utf8(text: str, max_bytes: int) -> str:
+    data = text.encode("utf-8")
+    return text if len(data) <= max_bytes else data[:max_bytes].decode("utf-8", errors="ignore")
 
 
 def sanitize_filename(name: str) -> str:
-    """A safe base name for an uploaded file: no directories, only ``[A-Za-z0-9._-]``.
+    """A safe, readable base name for an uploaded file: no directories, Unicode letters and
+    digits kept, anything else (spaces, punctuation, separators, control and bidi characters)
+    turned into ``_``; the suffix lowercased; the stem at most 120 UTF-8 bytes.
 
     Example:
-        >>> sanitize_filename("../../etc/pass wd.TXT")
-        'pass_wd.txt'
+        >>> sanitize_filename("../../etc/Прогноз погоды.TXT")
+        'Прогноз_погоды.txt'
     """
     base = unicodedata.normalize("NFKC", str(name)).replace("\\", "/").rsplit("/", 1)[-1]
-    stem, dot, ext = base.rpartition(".")
-    if not dot:
-        stem, ext = base, ""
-    stem = re.sub(r"[^A-Za-z0-9._-]+", "_", stem).strip("._-")[:MAX_NAME_CHARS] or "upload"
-    ext = re.sub(r"[^a-z0-9]+", "", ext.lower())[:10]
-    return f"{stem}.{ext}" if ext else stem
+    stem, suffix = split_suffix(base)
+    stem = "".join(ch if _keep(ch) else "_" for ch in stem)
+    stem = re.sub(r"_+", "_", stem).strip("._-")
+    stem = _clip_utf8(stem, MAX_STEM_BYTES).rstrip("._-") or "upload"
+    suffix = re.sub(r"[^a-z0-9.]+", "", suffix.lower())[:16].rstrip(".")
+    return f"{stem}{suffix}" if suffix.strip(".") else stem
+
+
+def content_hash(path: Path) -> str:
+    """Short hex SHA-256 of a file's bytes (names the folder an upload is staged in).
+
+    Example:
+        >>> content_hash(Path("report.txt"))
+        '3f2a9c0d1e2b'
+    """
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()[:HASH_CHARS]
 
 
 def stage_uploads(
     files: Iterable[str | Path], uploads_dir: Path, max_bytes: int
 ) -> tuple[list[Path], list[tuple[str, str]]]:
-    """Copy uploaded temp files into `uploads_dir`; returns (staged paths, rejected (name, why)).
+    """Copy uploaded temp files to ``uploads_dir/<content hash>/<safe name>``; returns (staged
+    paths, rejected (name, why)).
 
-    A file with a disallowed extension, over `max_bytes`, or unreadable is rejected. A file with
-    the same sanitised name replaces the earlier upload (re-ingest then reports it as updated).
+    A file with a disallowed suffix, over `max_bytes`, or unreadable is rejected. Different
+    contents never share a path (no upload replaces another's article); identical bytes under
+    the same name map to the same path and are not copied again. The copy is written to a
+    temporary file and renamed, so a concurrent upload of the same file never sees half of it.
 
     Example:
         >>> stage_uploads(["/tmp/x/notes.txt"], settings.uploads_path, 50 * 2**20)
-        ([PosixPath('.../uploads/notes.txt')], [])
+        ([PosixPath('.../uploads/3f2a9c0d1e2b/notes.txt')], [])
     """
     uploads_dir.mkdir(parents=True, exist_ok=True)
     root = uploads_dir.resolve()
@@ -68,21 +145,31 @@ def stage_uploads(
         src = Path(f)
         safe = sanitize_filename(src.name)
         if not safe.lower().endswith(ALLOWED_EXTENSIONS):
-            rejected.append((safe, f"unsupported file type (allowed: {', '.join(ALLOWED_EXTENSIONS)})"))
+            rejected.append((safe, f"unsupported file type (allowed: {', '.join(sorted(ALLOWED_EXTENSIONS))})"))
             continue
         try:
             size = src.stat().st_size
+            if size > max_bytes:
+                rejected.append((safe, f"too large ({size / 2**20:.1f} MB > {max_bytes / 2**20:.0f} MB)"))
+                continue
+            folder = root / content_hash(src)
+            dest = folder / safe
+            if dest.parent.parent != root:  # defence in depth: sanitize_filename never yields a separator
+                rejected.append((safe, "invalid file name"))
+                continue
+            if not (dest.is_file() and dest.stat().st_size == size):
+                folder.mkdir(exist_ok=True)
+                fd, tmp = tempfile.mkstemp(dir=folder, prefix=".staging-")
+                try:
+                    with os.fdopen(fd, "wb") as out, src.open("rb") as inp:
+                        shutil.copyfileobj(inp, out)
+                    os.replace(tmp, dest)
+                except BaseException:
+                    Path(tmp).unlink(missing_ok=True)
+                    raise
         except OSError as e:
             rejected.append((safe, f"unreadable upload: {e.strerror or e}"))
             continue
-        if size > max_bytes:
-            rejected.append((safe, f"too large ({size / 2**20:.1f} MB > {max_bytes / 2**20:.0f} MB)"))
-            continue
-        dest = (root / safe).resolve()
-        if dest.parent != root:  # defence in depth: sanitize_filename never yields a separator
-            rejected.append((safe, "invalid file name"))
-            continue
-        shutil.copyfile(src, dest)
         log.info("staged upload %s -> %s (%d bytes)", src.name, dest, size)
         staged.append(dest)
     return staged, rejected
@@ -163,9 +250,13 @@ class LibraryController:
             try:
                 report = self.engine.ingest(staged, progress=report_progress)
             except Exception as e:  # noqa: BLE001 - a bad upload must not take the page down
-                log.exception("ingest of uploads failed")
-                gr.Warning(f"Ingest failed: {e}")
-                return f"**Ingest failed:** {e}", *self.refresh()
+                if isinstance(e, CitewireError):
+                    log.warning("ingest of uploads failed: %s", e)
+                else:
+                    log.exception("ingest of uploads failed")
+                msg = error_message(e, self.settings)
+                gr.Warning(f"Ingest failed: {msg}")
+                return f"**Ingest failed:** {esc(msg)}", *self.refresh()
             lines.append(f"**Ingested:** {report.summary()}")
             problems = list(report.skipped) + list(report.failed)
             if problems:

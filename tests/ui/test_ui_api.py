@@ -53,11 +53,16 @@ def test_bad_questions_get_clear_errors_and_the_app_keeps_serving(client: Any, l
         client.predict("   ", api_name="/ask")
     with pytest.raises(AppError, match="since must be a date"):
         client.predict(SEED_QUESTION, "", "last tuesday", "", api_name="/ask")
-    huge = client.predict("drones " * 1500, api_name="/ask")  # 10.5k characters: shortened, answered
-    assert isinstance(huge, dict) and len(huge["question"]) <= 2000
-    assert_citations_exact(live_app.engine, huge)
-    again = client.predict(SEED_QUESTION, api_name="/ask")
+    with pytest.raises(AppError, match="10499 characters long; the limit is 2000"):
+        client.predict("drones " * 1500, api_name="/ask")
+    for bad in (-3, 51, 10_000):
+        with pytest.raises(AppError, match="top_k must be a whole number from 1 to 50"):
+            client.predict(SEED_QUESTION, "", "", "", bad, api_name="/ask")
+    with pytest.raises(AppError, match="as_of must be a date"):
+        client.predict(SEED_QUESTION, "", "", "", 0, "next friday", api_name="/ask")
+    again = client.predict(SEED_QUESTION, "", "", "", 3, api_name="/ask")
     assert any("550" in c["quote"] for c in again["citations"])
+    assert_citations_exact(live_app.engine, again)
 
 
 def test_concurrent_requests_each_get_their_own_answer(live_app: Any) -> None:
@@ -78,7 +83,8 @@ def test_concurrent_requests_each_get_their_own_answer(live_app: Any) -> None:
 
 def test_empty_store_and_unreachable_llm_are_reported(tmp_path: Path, free_dead_port: int,
                                                       app_starter: Any) -> None:
-    """A second app whose store starts empty and whose LLM server does not exist."""
+    """A second app whose store starts empty and whose LLM server does not exist: a clear error
+    while nothing is ingested, then extractive answers that say why (`note`)."""
     from gradio_client import Client
     from gradio_client.exceptions import AppError
 
@@ -95,13 +101,29 @@ def test_empty_store_and_unreachable_llm_are_reported(tmp_path: Path, free_dead_
         with pytest.raises(AppError, match="No articles are ingested yet"):
             client.predict(SEED_QUESTION, api_name="/ask")
         assert engine.ingest([]).added
-        with pytest.raises(AppError, match="language model is unavailable"):
-            client.predict(SEED_QUESTION, api_name="/ask")
-        with pytest.raises(AppError, match="language model is unavailable"):
-            client.predict(SEED_QUESTION, api_name="/ask")  # still serving, same clear message
+        for _ in range(2):  # still serving, same degraded answer
+            result = client.predict(SEED_QUESTION, api_name="/ask")
+            assert result["mode"] == "extractive" and "LLM unavailable" in result["note"], result
+            assert any("550" in c["quote"] for c in result["citations"])
+            assert_citations_exact(engine, result)
     finally:
         demo.close()
         engine.close()
+
+
+def test_as_of_is_the_last_positional_parameter(safety_app: Any) -> None:
+    """"Yesterday" resolves against `as_of`; clients that pass only the first five still work."""
+    from gradio_client import Client
+
+    client = Client(safety_app.url, verbose=False)
+    params = client.view_api(print_info=False, return_format="dict")["named_endpoints"]["/ask"]["parameters"]
+    assert [p["parameter_name"] for p in params] == ["question", "source", "since", "until", "top_k", "as_of"]
+    may = client.predict(safety_app.YESTERDAY_QUESTION, "", "", "", 0, "2025-05-07", api_name="/ask")
+    june = client.predict(safety_app.YESTERDAY_QUESTION, "", "", "", 0, "2025-06-04", api_name="/ask")
+    assert {c["article_id"] for c in may["citations"]} == {safety_app.may_id}, may
+    assert {c["article_id"] for c in june["citations"]} == {safety_app.june_id}, june
+    old_client_call = client.predict(safety_app.YESTERDAY_QUESTION, "Citewire Test Wire", "", "", 4, api_name="/ask")
+    assert old_client_call["citations"] and not old_client_call["abstained"]
 
 
 def test_auth_protects_the_app_and_its_api(live_app: Any) -> None:
