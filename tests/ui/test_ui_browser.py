@@ -167,7 +167,9 @@ def test_upload_ingest_ask_and_remove(page: Any, live_app: Any, tmp_path: Path) 
                            timeout=120_000)
     page.wait_for_function("(t) => document.querySelector('#cw-articles').innerText.includes(t)",
                            arg=NEW_ARTICLE_TITLE)
-    staged = live_app.settings.uploads_path / "jazz_festival_draft.txt"
+    from ui.library import content_hash
+
+    staged = live_app.settings.uploads_path / content_hash(src) / "jazz_festival_draft.txt"
     assert staged.read_text(encoding="utf-8") == NEW_ARTICLE
     new_ids = [a.id for a in live_app.engine.articles() if a.title == NEW_ARTICLE_TITLE]
     assert len(new_ids) == 1
