@@ -56,6 +56,9 @@ class LLMSettings(BaseModel):
     repeat_penalty: float = 1.15
     timeout_s: float = Field(60.0, gt=0)  # per request to an openai backend (connect, each read)
     condense: Literal["auto", "llm", "rules"] = "auto"  # auto: LLM for openai backends, rules for small GGUFs
+    # how the model is prompted: auto = small for the bundled SmolLM2 / GGUFs under ~300M parameters,
+    # capable for bigger GGUFs and every openai server (set small for a tiny model behind a server)
+    profile: Literal["auto", "small", "capable"] = "auto"
 
     @field_validator("models_dir", mode="before")
     @classmethod
@@ -64,14 +67,16 @@ class LLMSettings(BaseModel):
 
 
 class RetrievalSettings(BaseModel):
-    """Hybrid retrieval and evidence selection. Thresholds were calibrated on eval data
-    (docs/architecture.md, 'Abstention')."""
+    """Hybrid retrieval, evidence selection and the answer policy (docs/architecture.md, 'Answer policy')."""
 
     top_k: int = Field(8, ge=1, le=100)  # fused chunks kept
     candidates: int = Field(30, ge=1, le=500)  # per retriever, before fusion
     evidence_k: int = Field(4, ge=1, le=20)  # numbered evidence items given to the LLM
-    abstain_threshold: float = 0.6  # best evidence score below this -> abstain
-    min_coverage: float = 0.85  # share of question words one evidence item (+-1 sentence) must match
+    # answer policy (rag/policy.py): how much risk of a wrong answer to take. balanced = the threshold that
+    # maximised the CRAG score on the calibration split; cautious refuses more, eager answers more
+    risk: Literal["cautious", "balanced", "eager"] = "balanced"
+    policy_path: str | None = None  # a refitted policy JSON (python -m evals.calibrate --out); None = packaged
+    recency_days: int = Field(14, ge=0, le=3650)  # with an as-of date: also rank articles of these days before it
     reranker: str | None = None  # a cross-encoder model name/path; none ships offline
 
 

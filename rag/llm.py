@@ -258,10 +258,12 @@ def _template_for(path: Path) -> ChatTemplate:
 
 
 def model_profile(cfg: LLMSettings) -> Profile:
-    """"small" for the bundled SmolLM2 or any GGUF under ~300M parameters (GGUF metadata), and when
-    there is no LLM; "capable" otherwise, and for every openai-compatible server.
+    """How to prompt the model: "small" for the bundled SmolLM2, any GGUF under ~300M parameters (GGUF
+    metadata) and no LLM; "capable" otherwise, and for every openai-compatible server.
 
-    Use it to pick the prompting style and the condensation default."""
+    Use it to pick the prompting style and the condensation default. `llm.profile` overrides it."""
+    if cfg.profile != "auto":
+        return cfg.profile
     if cfg.backend == "openai":
         return "capable"
     if cfg.backend == "none":
