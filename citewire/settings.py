@@ -67,16 +67,14 @@ class LLMSettings(BaseModel):
 
 
 class RetrievalSettings(BaseModel):
-    """Hybrid retrieval, evidence selection and the answer policy (docs/architecture.md, 'Answer policy')."""
+    """Hybrid retrieval and evidence selection. Thresholds were calibrated on eval data
+    (docs/architecture.md, 'Abstention')."""
 
     top_k: int = Field(8, ge=1, le=100)  # fused chunks kept
     candidates: int = Field(30, ge=1, le=500)  # per retriever, before fusion
     evidence_k: int = Field(4, ge=1, le=20)  # numbered evidence items given to the LLM
-    # answer policy (rag/policy.py): how much risk of a wrong answer to take. balanced = the threshold that
-    # maximised the CRAG score on the calibration split; cautious refuses more, eager answers more
-    risk: Literal["cautious", "balanced", "eager"] = "balanced"
-    policy_path: str | None = None  # a refitted policy JSON (python -m evals.calibrate --out); None = packaged
-    recency_days: int = Field(14, ge=0, le=3650)  # with an as-of date: also rank articles of these days before it
+    abstain_threshold: float = 0.6  # best evidence score below this -> abstain
+    min_coverage: float = 0.85  # share of question words one evidence item (+-1 sentence) must match
     reranker: str | None = None  # a cross-encoder model name/path; none ships offline
 
 
