@@ -173,11 +173,15 @@ def test_as_of_field_sets_what_yesterday_means(session: Session, safety_app: Any
 def upload(page: Any, path: Path) -> str:
     """Upload one file in the Library tab, ingest it and return the status text."""
     page.get_by_role("tab", name="Library").click()
+    status = page.locator("#cw-lib-status")
+    before = status.inner_text() if status.count() else ""
     page.locator("#cw-upload input[type=file]").set_input_files(str(path))
     page.locator("#cw-ingest").click()
-    page.wait_for_function("() => /Ingested|Rejected|failed/.test(document.querySelector('#cw-lib-status')?.innerText"
-                           " || '')", timeout=60_000)
-    return page.locator("#cw-lib-status").inner_text()
+    page.wait_for_function(
+        "(before) => { const t = document.querySelector('#cw-lib-status')?.innerText || '';"
+        " return t !== before && /^(Ingested|Rejected|Ingest failed)/.test(t.trim()); }",  # not the progress overlay
+        arg=before, timeout=60_000)
+    return status.inner_text()
 
 
 def test_non_ascii_file_name_is_kept_readable(session: Session, safety_app: Any, tmp_path: Path) -> None:
