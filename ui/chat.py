@@ -114,7 +114,8 @@ def make_filters(source: str | None, since: str | None, until: str | None) -> Fi
     if src == ALL_SOURCES:
         src = ""
     if len(src) > MAX_SOURCE_CHARS:
-        raise QuestionProblem(f"source is {len(src)} characters long; no source name is longer than {MAX_SOURCE_CHARS}.")
+        raise QuestionProblem(f"source is {len(src)} characters long; no source name is longer than "
+                              f"{MAX_SOURCE_CHARS}.")
     since_d, until_d = parse_day(since, "since"), parse_day(until, "until")
     try:
         f = Filters.coerce({"source": src or None, "since": since_d, "until": until_d})

@@ -262,7 +262,7 @@ def render_footer(answer: Answer) -> str:
 
     Example:
         >>> render_footer(Answer("q", "x [1].", False, mode="extractive", note="LLM unavailable"))
-        '<div class="cw-foot"><span class="cw-mode">Quoted from ...</span> <span class="cw-note">LLM unavailable</span></div>'
+        '<div class="cw-foot"><span class="cw-mode">Quoted from ...</span> <span class="cw-note">LLM ...</span></div>'
     """
     bits = []
     label = "" if answer.abstained else MODE_LABELS.get(str(answer.mode), "")

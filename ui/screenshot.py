@@ -160,6 +160,8 @@ def main(argv: list[str] | None = None) -> int:
             engine.ingest([])
         demo = launch(settings, host="127.0.0.1", port=free_port(), engine=engine, block=False, quiet=True)
         try:
+            if not demo.local_url:
+                raise RuntimeError("the UI did not report its URL")
             take_screenshot(demo.local_url, args.out, args.question)
         finally:
             demo.close()

@@ -199,8 +199,10 @@ def test_non_ascii_file_name_is_kept_readable(session: Session, safety_app: Any,
 
 def test_same_name_uploads_from_two_sessions_are_both_kept(browser: Any, safety_app: Any, tmp_path: Path) -> None:
     """Two people upload different files called report.txt: both articles stay answerable."""
-    bodies = {"alice": "The Eastport marina rents 40 kayaks each summer, the marina office said.\nBookings open in May.\n",
-              "bob": "The Westport library lends 300 e-readers a year, the librarian said.\nThe loans last two weeks.\n"}
+    bodies = {
+        "alice": "The Eastport marina rents 40 kayaks each summer, the marina office said.\nBookings open in May.\n",
+        "bob": "The Westport library lends 300 e-readers a year, the librarian said.\nThe loans last two weeks.\n",
+    }
     sessions = [Session(browser, safety_app.url) for _ in bodies]
     try:
         for s, (who, body) in zip(sessions, bodies.items(), strict=True):

@@ -78,8 +78,8 @@ def test_same_name_uploads_from_two_people_are_both_kept(tmp_path: Path) -> None
     # the same bytes uploaded again land on the same path (ingest then reports them unchanged)
     (again,), _ = stage_uploads([alice / "report.txt"], uploads, max_bytes=1024)
     assert again == staged_a and staged_a.read_text(encoding="utf-8") == "Alice's report on the ferry."
-    assert sorted(p.relative_to(uploads.resolve()).as_posix() for p in uploads.resolve().rglob("*")
-                  if p.is_file()) == sorted([f"{staged_a.parent.name}/report.txt", f"{staged_b.parent.name}/report.txt"])
+    files = sorted(p.relative_to(uploads.resolve()).as_posix() for p in uploads.resolve().rglob("*") if p.is_file())
+    assert files == sorted([f"{staged_a.parent.name}/report.txt", f"{staged_b.parent.name}/report.txt"])
 
 
 def test_stage_uploads_copies_only_safe_files_into_uploads_dir(tmp_path: Path) -> None:
