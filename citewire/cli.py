@@ -331,11 +331,14 @@ class LibraryLogGate(logging.Filter):
 def configure_logging(verbosity: int) -> None:
     """0: warnings only; 1 (-v): citewire and library INFO; 2+ (-vv): DEBUG everywhere."""
     level = logging.WARNING if verbosity <= 0 else logging.INFO if verbosity == 1 else logging.DEBUG
+    root = logging.getLogger()
+    for old in [h for h in root.handlers if getattr(h, "citewire_cli", False)]:
+        root.removeHandler(old)
     handler = logging.StreamHandler()
     handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
     handler.addFilter(LibraryLogGate(level))
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
+    handler.citewire_cli = True  # type: ignore[attr-defined]
+    root.addHandler(handler)
     root.setLevel(level)
 
 
