@@ -6,6 +6,8 @@ Usage:
     citewire eval jsonl --data my.jsonl [--corpus articles/ ...]
     citewire eval realtimeqa --data ../shared/data/realtimeqa-2024 --weeks 4 --limit 100
     citewire eval clapnq --data ../shared/data/clapnq/dev-a.jsonl --limit 60 --compare
+    citewire eval seed --compare --llm qwen2.5-coder-0.5b          # the same model for both engines
+    citewire eval seed --compare --llm-base-url http://127.0.0.1:11434/v1 --llm-model qwen2.5:7b-instruct
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import sys
 from datetime import datetime
 from pathlib import Path
 
-from citewire.settings import Settings
+from citewire.settings import LLMSettings, Settings
 from evals.loaders import SUITES, load_suite
 from evals.report import summary_table
 
@@ -43,6 +45,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="realtimeqa, clapnq: cap the store at N articles (the sampled questions' own first): quick runs")
     parser.add_argument("--top-k", type=int, help="chunks retrieved (and scored for hit@k); default retrieval.top_k")
     parser.add_argument("--extractive", action="store_true", help="citewire without an LLM (llm.backend=none): fast")
+    parser.add_argument("--llm", metavar="NAME|PATH",
+                        help="the LLM for both engines: a model from `citewire models` (pulled) or any GGUF file")
+    parser.add_argument("--llm-base-url", metavar="URL",
+                        help="an OpenAI-compatible server for both engines (vLLM, Ollama, llama.cpp server)")
+    parser.add_argument("--llm-model", metavar="M", help="with --llm-base-url: the model name the server serves")
     parser.add_argument("--rebuild", action="store_true", help="re-ingest the eval store even if a matching one exists")
     parser.add_argument("--out", type=Path, help="report folder (default: <home>/evals/<time>-<suite>)")
     parser.add_argument("--failures", type=int, default=8, help="worst failures shown per engine in report.md")
@@ -63,6 +70,34 @@ def default_out(settings: Settings, suite: str) -> Path:
     return out
 
 
+def llm_override(cfg: LLMSettings, args: argparse.Namespace) -> LLMSettings | None:
+    """The LLM settings `--llm` / `--llm-base-url` / `--llm-model` ask for (None: keep the configured one),
+    checked up front so that a missing model fails the run instead of turning every answer extractive."""
+    name, url, model = getattr(args, "llm", None), getattr(args, "llm_base_url", None), getattr(args, "llm_model", None)
+    if not (name or url or model):
+        return None
+    if getattr(args, "extractive", False):
+        raise ValueError("--extractive runs without an LLM; drop --llm/--llm-base-url/--llm-model")
+    if name and (url or model):
+        raise ValueError("--llm (an in-process GGUF) and --llm-base-url/--llm-model (a server) exclude each other")
+    from rag.errors import LLMUnavailableError
+    from rag.llm import model_file
+
+    if name:
+        is_path = name.lower().endswith(".gguf") or Path(name).expanduser().is_file()
+        new = cfg.model_copy(update={"backend": "llamacpp", "model_path": str(Path(name).expanduser()) if is_path else None,
+                                     "model": "local" if is_path else name})
+        try:
+            model_file(new)
+        except LLMUnavailableError as e:
+            raise ValueError(f"--llm {name}: {e}") from None
+        return new
+    base_url = url or (cfg.base_url if cfg.backend == "openai" else None)
+    if not base_url:
+        raise ValueError("--llm-model needs --llm-base-url URL (or llm.backend=openai with llm.base_url configured)")
+    return cfg.model_copy(update={"backend": "openai", "base_url": base_url, "model": model or cfg.model})
+
+
 def run(args: argparse.Namespace, settings: Settings) -> int:
     """Run `citewire eval` with parsed `args`; returns the exit code."""
     if getattr(args, "list", False):
@@ -79,6 +114,13 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             print("citewire eval: --extractive has no LLM for the baseline; drop --compare/--engine baseline", file=sys.stderr)
             return 2
         updates["llm"] = settings.llm.model_copy(update={"backend": "none"})
+    try:
+        llm = llm_override(settings.llm, args)
+    except ValueError as e:
+        print(f"citewire eval: {e}", file=sys.stderr)
+        return 2
+    if llm is not None:
+        updates["llm"] = llm
     if updates:
         settings = settings.model_copy(update=updates)
     engines = ["citewire", "baseline"] if args.compare else [args.engine]
@@ -107,6 +149,9 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             return 1
         raise
     print(summary_table(results["summary"]))
+    llm = results["meta"].get("llm", {})
+    print(f"\nLLM (both engines): {llm.get('name')} via {llm.get('backend')}"
+          + (f", sha256 {llm['sha256'][:16]}…" if llm.get("sha256") else ""))
     print(f"\nreport: {paths['report']}\nresults: {paths['results']}")
     sv = results["summary"].get("citewire", {}).get("span_validity")
     if sv is not None and sv < 1.0:

@@ -37,6 +37,14 @@ def public_settings(settings: Settings) -> dict[str, Any]:
     return d
 
 
+def llm_record(settings: Settings) -> dict[str, Any]:
+    """The model both engines ran: backend, name and, for a GGUF, its path, size and sha256 (cached
+    by path+size+mtime, so a 0.5-1 GB file is hashed once, not every run)."""
+    from rag.llm import model_record
+
+    return model_record(settings.llm)
+
+
 def make_row(engine: str, item: EvalItem, pred: Prediction, scores: dict[str, Any]) -> dict[str, Any]:
     return {
         "engine": engine,
@@ -128,6 +136,7 @@ def run_suite(
             "store": str(store.path) if store.path else "current store",
             "store_reused": store.reused,
             "store_info": {key: v for key, v in store.info.items() if key != "article_ids"},
+            "llm": llm_record(settings),
             "started": started,
             "elapsed_s": round(time.perf_counter() - t0, 1),
         },
