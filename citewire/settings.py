@@ -55,7 +55,7 @@ class LLMSettings(BaseModel):
     threads: int = Field(default_factory=lambda: os.cpu_count() or 2)
     repeat_penalty: float = 1.15
     timeout_s: float = Field(60.0, gt=0)  # per request to an openai backend (connect, each read)
-    condense: Literal["auto", "llm", "rules"] = "auto"  # auto: LLM for openai backends, rules for small GGUFs
+    condense: Literal["auto", "llm", "rules"] = "auto"  # auto: LLM for capable models, rules for small ones
     # how the model is prompted: auto = small for the bundled SmolLM2 / GGUFs under ~300M parameters,
     # capable for bigger GGUFs and every openai server (set small for a tiny model behind a server)
     profile: Literal["auto", "small", "capable"] = "auto"
