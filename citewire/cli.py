@@ -48,11 +48,14 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     eng = _engine(args)
     fields = FieldMap.parse(args.fields) if args.fields else None
     paths = [Path(p) for p in args.paths]
-    if fields is None:
-        report = eng.ingest(paths, prune=args.prune, show_progress=not args.quiet)
-    else:
-        with eng._ingest_lock:
-            report = eng.ingestor.ingest(paths, prune=args.prune, fields=fields, show_progress=not args.quiet)
+    if not args.quiet:
+        with eng.ingestor.lock.try_hold() as free:
+            if not free:
+                sys.stderr.write("another citewire process is writing to this store: waiting for it to finish...\n")
+    report = eng.ingest(paths, prune=args.prune, fields=fields, replace=args.replace, show_progress=not args.quiet)
+    if report.recovered:
+        sys.stderr.write(f"undid {len(report.recovered)} article write(s) a stopped run left unfinished "
+                         "(their files are re-ingested whole when given)\n")
     for origin, reason in report.skipped:
         sys.stderr.write(f"skipped {origin}: {reason}\n")
     for origin, reason in report.failed:
@@ -242,9 +245,13 @@ def build_parser() -> argparse.ArgumentParser:
                    help="log progress details (-vv: debug, libraries included)")
     sub = p.add_subparsers(dest="command", required=True)
 
+    from ingest.readers import supported_suffixes
+
     s = sub.add_parser("ingest", help="ingest files/folders (no path: the bundled demo corpus)")
-    s.add_argument("paths", nargs="*", help=".txt .md .html .json .jsonl .jsonl.gz .pdf files or folders")
+    s.add_argument("paths", nargs="*", help=f"files ({' '.join(supported_suffixes())}) or folders")
     s.add_argument("--prune", action="store_true", help="remove articles whose source files are gone")
+    s.add_argument("--replace", action="store_true",
+                   help="let a record replace an article of the same id or URL ingested from another file")
     s.add_argument("--fields", help="JSON field mapping, e.g. 'text=body,published=pubDate'")
     s.add_argument("--json", action="store_true", help="print the report as JSON")
     s.add_argument("-q", "--quiet", action="store_true", help="no progress bars")

@@ -6,10 +6,13 @@ Example:
     >>> Ingestor(Settings()).ingest([]).summary()   # [] = the bundled demo corpus
 """
 
+from .embed import Embedder
+from .errors import ChromaUnavailableError, EmbedderMismatchError, ReadError, SchemaError, StoreBusyError
 from .pipeline import IngestReport, Ingestor, bundled_corpus
-from .readers import FieldMap, ReadError
+from .readers import FieldMap, supported_suffixes
 from .store import ArticleStore
 from .types import Article, ArticleInfo, Chunk, RawArticle, Span
 
-__all__ = ["Article", "ArticleInfo", "ArticleStore", "Chunk", "FieldMap", "IngestReport", "Ingestor", "RawArticle",
-           "ReadError", "Span", "bundled_corpus"]
+__all__ = ["Article", "ArticleInfo", "ArticleStore", "ChromaUnavailableError", "Chunk", "Embedder",
+           "EmbedderMismatchError", "FieldMap", "IngestReport", "Ingestor", "RawArticle", "ReadError", "SchemaError",
+           "Span", "StoreBusyError", "bundled_corpus", "supported_suffixes"]

@@ -59,5 +59,14 @@ def clean_text(text: str) -> str:
     return "\n\n".join(paragraphs)
 
 
+def clean_meta(value: str) -> str:
+    """One metadata field (title, source, author, url) on one line: NFC, control characters dropped,
+    every run of whitespace (newlines, tabs, Unicode line separators included) one space.
+
+    Use it on every field shown next to an answer: a newline in a title could end an HTML block."""
+    value = _CONTROL.sub("", unicodedata.normalize("NFC", value))
+    return " ".join(_SPACES.sub(" ", value).split())
+
+
 def clean_title(title: str) -> str:
-    return _SPACES.sub(" ", title.replace("\n", " ")).strip()
+    return clean_meta(title)

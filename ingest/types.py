@@ -36,7 +36,9 @@ class Span:
 
 @dataclass(frozen=True)
 class Chunk:
-    """A sentence-aligned piece of an article; `text == article.text[start:end]`."""
+    """A sentence-aligned piece of an article; `text == article.text[start:end]`.
+
+    `token_ids` are its word pieces as chunking counted them (None: the embedder tokenises `text`)."""
 
     id: str
     article_id: str
@@ -44,6 +46,7 @@ class Chunk:
     start: int
     end: int
     text: str
+    token_ids: tuple[int, ...] | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass
@@ -112,16 +115,23 @@ def article_id_for(raw: RawArticle, cleaned_text: str) -> str:
 
 
 def normalize_date(value: Any) -> str:
-    """Best-effort ISO date (YYYY-MM-DD) from common news formats; "" when unknown."""
+    """Best-effort ISO date (YYYY-MM-DD) from common news formats; "" when unknown.
+
+    Numbers are Unix timestamps; one no calendar can hold (1e20, NaN) raises ValueError."""
     if value is None or value == "":
         return ""
     if isinstance(value, datetime):
         return value.date().isoformat()
     if isinstance(value, date):
         return value.isoformat()
-    if isinstance(value, (int, float)):
-        return datetime.fromtimestamp(float(value), tz=timezone.utc).date().isoformat()
-    s = str(value).strip()
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        try:
+            return datetime.fromtimestamp(float(value), tz=timezone.utc).date().isoformat()
+        except (OverflowError, OSError, ValueError):
+            raise ValueError(f"{value!r} is not a valid Unix timestamp") from None
+    if not isinstance(value, str):
+        raise ValueError(f"expected a date string or a Unix timestamp, got {type(value).__name__}")
+    s = value.strip()
     for fmt in ("%Y-%m-%d", "%Y/%m/%d", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M:%SZ", "%Y%m%d", "%d %B %Y", "%B %d, %Y"):
         try:
             return datetime.strptime(s, fmt).date().isoformat()

@@ -27,9 +27,8 @@ from typing import Any
 import numpy as np
 
 from citewire.settings import Settings, offline_env
-from ingest import ArticleInfo, IngestReport, Ingestor, RawArticle
+from ingest import ArticleInfo, FieldMap, IngestReport, Ingestor, RawArticle
 from ingest.bm25 import BM25Index
-from ingest.embed import load_embedder
 from ingest.types import Article
 
 from . import compose
@@ -59,7 +58,7 @@ class Engine:
         self.settings = settings
         self.ingestor = Ingestor(settings)
         self.store = self.ingestor.store
-        self.model = load_embedder(settings)
+        self.embedder = self.ingestor.embedder
         self._bm25: BM25Index | None = None
         self._bm25_lock = threading.Lock()
         self.retriever = HybridRetriever(self.store, self.ingestor.vectors, self.bm25, self._encode_one, settings)
@@ -67,7 +66,6 @@ class Engine:
         self.verifier = Verifier()
         self._llm: Any = None
         self._llm_lock = threading.Lock()
-        self._ingest_lock = threading.Lock()
         # llama.cpp contexts are not thread-safe: concurrent decodes abort the process.
         self._gen_lock = threading.Lock() if settings.llm.backend == "llamacpp" else None
 
@@ -82,16 +80,16 @@ class Engine:
 
     # -- models and indexes -----------------------------------------------------------------------
     def _encode_one(self, text: str) -> np.ndarray:
-        return self.model.encode(text, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False)
+        return self.embedder.encode_one(text)
 
     def _encode_many(self, texts: list[str]) -> np.ndarray:
-        return self.model.encode(texts, batch_size=64, normalize_embeddings=True, convert_to_numpy=True,
-                                 show_progress_bar=False)
+        return self.embedder.encode(texts, batch_size=64)
 
     def bm25(self) -> BM25Index:
+        """The BM25 index of the last ingest run; a newer one is picked up after a writer's swap."""
         with self._bm25_lock:
             if self._bm25 is None or self._bm25.generation != self.store.generation:
-                self._bm25 = BM25Index.load_or_build(self.store, self.settings.bm25_path)
+                self._bm25 = self.ingestor.bm25(self._bm25)
             return self._bm25
 
     @property
@@ -116,24 +114,31 @@ class Engine:
         return self.store.sources()
 
     def stats(self) -> dict[str, Any]:
-        return {**self.store.counts(), "vectors": self.ingestor.vectors.count(), "bm25_chunks": len(self.bm25()),
-                "generation": self.store.generation, "home": str(self.settings.home),
+        bm25 = self.bm25()
+        return {**self.store.counts(), "vectors": self.ingestor.vectors.count(), "bm25_chunks": len(bm25),
+                "generation": self.store.generation, "bm25_generation": bm25.generation,
+                "embed_model": self.store.embed_model or self.embedder.name, "home": str(self.settings.home),
                 "chroma": self.settings.chroma_url or str(self.settings.chroma_path)}
 
-    def ingest(self, paths: Iterable[Path | str] = (), prune: bool = False,
-               progress: Callable[[int, int, str], None] | None = None, show_progress: bool = False) -> IngestReport:
-        """Ingest files/folders (empty: the bundled demo corpus)."""
-        with self._ingest_lock:
-            return self.ingestor.ingest([Path(p) for p in paths], prune=prune, progress=progress, show_progress=show_progress)
+    def ingest(self, paths: Iterable[Path | str] = (), prune: bool = False, fields: FieldMap | None = None,
+               replace: bool = False, progress: Callable[[int, int, str], None] | None = None,
+               show_progress: bool = False, lock_timeout: float | None = None) -> IngestReport:
+        """Ingest files/folders (empty: the bundled demo corpus). Waits for another writer (up to
+        `lock_timeout` s, None = as long as it takes); `replace=True` lets a record replace an
+        article of the same id from another file."""
+        return self.ingestor.ingest([Path(p) for p in paths], prune=prune, fields=fields, replace=replace,
+                                    progress=progress, show_progress=show_progress, lock_timeout=lock_timeout)
 
     def ingest_records(self, records: Iterable[RawArticle], progress: Callable[[int, int, str], None] | None = None,
-                       show_progress: bool = False, total: int | None = None) -> IngestReport:
-        with self._ingest_lock:
-            return self.ingestor.ingest_records(records, progress=progress, show_progress=show_progress, total=total)
+                       show_progress: bool = False, total: int | None = None, replace: bool = False,
+                       lock_timeout: float | None = None) -> IngestReport:
+        """Ingest in-memory articles (e.g. an eval suite's corpus)."""
+        return self.ingestor.ingest_records(records, progress=progress, show_progress=show_progress, total=total,
+                                            replace=replace, lock_timeout=lock_timeout)
 
-    def remove_article(self, article_id: str) -> bool:
-        with self._ingest_lock:
-            return bool(self.ingestor.remove([article_id]))
+    def remove_article(self, article_id: str, lock_timeout: float | None = None) -> bool:
+        """Remove one article from every store (waits for another writer like `ingest`)."""
+        return bool(self.ingestor.remove([article_id], lock_timeout=lock_timeout))
 
     # -- querying -----------------------------------------------------------------------------------
     def retrieve(self, question: str, filters: Filters | dict[str, Any] | None = None,

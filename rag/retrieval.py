@@ -47,6 +47,7 @@ class ArticleCache:
     def __init__(self, store: ArticleStore, size: int = 512) -> None:
         self.store = store
         self._gen = -1
+        self._pending: frozenset[str] = frozenset()
         self._lock = threading.Lock()
         self._get = functools.lru_cache(maxsize=size)(self._load)
         self._text = functools.lru_cache(maxsize=size * 4)(self._load_text)
@@ -58,20 +59,21 @@ class ArticleCache:
         return self.store.get(article_id, with_sentences=False)
 
     def refresh(self) -> None:
-        """Drop cached articles if the store changed since the last call (one query)."""
+        """Drop cached articles if the store changed since the last call, and note the articles a
+        writer has in flight (pending): they count as absent until committed (one read)."""
         with self._lock:
-            gen = self.store.generation
+            gen, self._pending = self.store.state()
             if gen != self._gen:
                 self._get.cache_clear()
                 self._text.cache_clear()
                 self._gen = gen
 
     def get(self, article_id: str) -> Article | None:
-        return self._get(article_id)
+        return None if article_id in self._pending else self._get(article_id)
 
     def text(self, article_id: str) -> Article | None:
         """The article without its sentence spans (cheaper; enough to build a chunk's node)."""
-        return self._text(article_id)
+        return None if article_id in self._pending else self._text(article_id)
 
 
 def make_node(art: Article, chunk_id: str, start: int, end: int) -> TextNode:
