@@ -57,12 +57,22 @@ def network_audit() -> Iterator[NetworkAudit]:
 
 
 def check_consistent(ing) -> tuple[int, int, int]:
-    """(#articles, #chunks in SQLite, #vectors) after asserting that the three stores agree."""
+    """(#articles, #chunks in SQLite, #vectors) after asserting that the three stores agree:
+    nothing pending, the same chunk ids in SQLite, Chroma and BM25 (so no duplicates, no orphans,
+    no half articles), and every article's chunks numbered 0..n-1."""
     counts = ing.store.counts()
     assert counts["pending"] == 0
-    assert ing.vectors.count() == counts["chunks"]
-    assert len(ing.bm25()) == counts["chunks"]
+    chunk_ids = sorted(r[0] for r in ing.store.iter_chunks())
+    assert len(chunk_ids) == len(set(chunk_ids)) == counts["chunks"]
+    assert sorted(ing.vectors.chunk_ids()) == chunk_ids
+    bm25 = ing.bm25()
+    assert sorted(bm25.chunk_ids) == chunk_ids and bm25.generation == ing.store.generation
     assert ing.vectors.article_ids() == {a.id for a in ing.store.list()}
+    per_article: dict[str, list[int]] = {}
+    for cid in chunk_ids:
+        aid, idx = cid.rsplit(":", 1)
+        per_article.setdefault(aid, []).append(int(idx))
+    assert all(sorted(v) == list(range(len(v))) for v in per_article.values())
     return counts["articles"], counts["chunks"], ing.vectors.count()
 
 
@@ -74,9 +84,9 @@ def consistent():
 @pytest.fixture(scope="session")
 def embedder():
     from citewire.settings import Settings
-    from ingest.embed import load_embedder
+    from ingest.embed import Embedder
 
-    return load_embedder(Settings())
+    return Embedder.load(Settings())
 
 
 @pytest.fixture(scope="session")

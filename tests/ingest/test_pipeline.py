@@ -114,11 +114,27 @@ def test_interrupted_write_is_recovered(tmp_path, consistent):
     ing.vectors.upsert(["ghost:0"], [[0.1] * 384], [{"article_id": "ghost", "idx": 0, "start": 0, "end": 1, "title": "",
                                                      "source": "", "url": "", "published": "", "published_ts": 0}])
     ing.store.close()
-    ing2 = Ingestor(s)  # reopening recovers
+    ing2 = Ingestor(s)  # opening is reading: it deletes nothing
+    assert ing2.store.counts()["pending"] == 2 and "ghost" in ing2.vectors.article_ids()
+    assert sorted(ing2.recover()) == sorted([aid, "ghost"])  # the lock is free: undo
     assert ing2.store.counts()["pending"] == 0 and "ghost" not in ing2.vectors.article_ids()
     rep = ing2.ingest([src])
     assert len(rep.added) == 1  # the interrupted article is written whole again
     consistent(ing2)
+
+
+def test_next_ingest_recovers_first(tmp_path, consistent):
+    s = Settings(home=tmp_path / "home")
+    ing = Ingestor(s)
+    src = tmp_path / "src"
+    src.mkdir()
+    write(src, "a.txt", ARTICLE.format(n=1))
+    ing.ingest([src])
+    aid = ing.store.list()[0].id
+    ing.store.mark_pending([aid])
+    rep = ing.ingest([src])
+    assert rep.recovered == [aid] and rep.added == [aid]
+    consistent(ing)
 
 
 def test_schema_version_mismatch_is_a_clear_error(tmp_path):

@@ -75,3 +75,99 @@ def test_too_large(tmp_path):
     p.write_bytes(b"a" * 2048)
     [err] = read_all(p, max_bytes=1024)
     assert isinstance(err, ReadError) and "too large" in err.reason
+
+
+def test_gzip_bomb_is_stopped_at_the_decompressed_cap(tmp_path):
+    p = tmp_path / "bomb.jsonl.gz"
+    good = json.dumps({"id": "ok", "text": "A real article."}) + "\n"
+    with gzip.open(p, "wt", compresslevel=9) as fh:
+        fh.write(good)
+        fh.write(json.dumps({"text": "x" * (50 * 2**20)}) + "\n")  # one 50 MB line
+    assert p.stat().st_size < 100 * 1024  # a ~51 KB file
+    out = read_all(p, max_bytes=20 * 2**20)
+    assert [a.id for a in out if not isinstance(a, ReadError)] == ["ok"]
+    [err] = [e for e in out if isinstance(e, ReadError)]
+    assert "decompressed size exceeds the 20 MB limit at line 2" in err.reason and "1 record(s) before it" in err.reason
+
+
+def test_jsonl_is_streamed_not_read_whole(tmp_path):
+    import tracemalloc
+
+    p = tmp_path / "big.jsonl"
+    line = json.dumps({"text": "Word " * 2000}) + "\n"  # 10 KB a line
+    with open(p, "w") as fh:
+        for _ in range(2000):  # 20 MB
+            fh.write(line)
+    tracemalloc.start()
+    n = 0
+    for item in read_path(p, max_bytes=64 * 2**20):
+        assert not isinstance(item, ReadError)
+        n += 1
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert n == 2000 and peak < 2 * 2**20  # a few lines' worth, not the file's 20 MB
+
+
+def test_truncated_gzip_keeps_what_was_read(tmp_path):
+    p = tmp_path / "cut.jsonl.gz"
+    with gzip.open(p, "wt") as fh:
+        for i in range(200):
+            fh.write(json.dumps({"id": f"r{i}", "text": f"Article number {i} " * 20}) + "\n")
+    data = p.read_bytes()
+    p.write_bytes(data[: len(data) // 2])
+    out = read_all(p)
+    good = [a for a in out if not isinstance(a, ReadError)]
+    errs = [e for e in out if isinstance(e, ReadError)]
+    assert 0 < len(good) < 200 and len(errs) >= 1
+    assert "cannot read past line" in errs[-1].reason or "malformed JSON line" in errs[-1].reason
+
+
+@pytest.mark.parametrize("record,reason", [
+    ({"text": "t", "authors": 5}, "'authors' must be a string or a list of strings, got int"),
+    ({"text": "t", "authors": ["A", 3, None]}, "a list holding NoneType, int"),
+    ({"text": "t", "published": 1e20}, "'published': 1e+20 is not a valid Unix timestamp"),
+    ({"text": "t", "published": {"y": 2024}}, "'published': expected a date string"),
+    ({"text": "t", "title": {"a": 1}}, "'title' must be a string, got dict"),
+    ({"text": ["a", "b"]}, "'text' must be a string, got list"),
+    ({"text": "   "}, "'text' is blank"),
+    ({"text": "t", "id": [1]}, "'id' must be a string, got list"),
+    ([1, 2], "expected a JSON object, got list"),
+])
+def test_bad_records_name_the_field(tmp_path, record, reason):
+    p = tmp_path / "r.jsonl"
+    p.write_text(json.dumps({"text": "fine"}) + "\n" + json.dumps(record) + "\n")
+    out = read_all(p)
+    assert out[0].text == "fine"
+    assert isinstance(out[1], ReadError) and reason in out[1].reason and out[1].origin.endswith(":2")
+
+
+@pytest.mark.parametrize("line,reason", [
+    (b'{"text": "t", "n": ' + b"9" * 5000 + b"}", "malformed JSON line"),
+    (b"[" * 100_000 + b"]" * 100_000, "malformed JSON line"),
+    (b'{"text": "caf\xe9"}', "not valid UTF-8"),
+    (b'{"text": "trunc', "malformed JSON line"),
+])
+def test_lines_that_break_the_json_parser_are_reported(tmp_path, line, reason):
+    p = tmp_path / "l.jsonl"
+    p.write_bytes(line + b"\n" + json.dumps({"text": "fine"}).encode() + b"\n")
+    out = read_all(p)
+    assert isinstance(out[0], ReadError) and reason in out[0].reason and out[0].origin.endswith(":1")
+    assert out[1].text == "fine"
+
+
+def test_lone_surrogates_become_replacement_characters(tmp_path):
+    p = tmp_path / "s.jsonl"
+    p.write_text('{"text": "bad \\ud800 escape", "title": "t\\udfff"}\n')
+    [a] = read_all(p)
+    assert a.text == "bad \ufffd escape" and a.title == "t\ufffd"
+    a.text.encode("utf-8")
+
+
+def test_reader_table():
+    from ingest.readers import reader_for, supported_suffixes
+    from pathlib import Path
+
+    sfx = supported_suffixes()
+    assert {".txt", ".md", ".html", ".json", ".jsonl", ".jsonl.gz", ".pdf"} <= set(sfx)
+    assert reader_for(Path("a.JSONL.GZ")) is reader_for(Path("b.jsonl"))
+    assert reader_for(Path("a.tar.gz")) is None and reader_for(Path(".jsonl")) is None
