@@ -38,22 +38,25 @@ def load_vectors(folder: Path) -> dict[str, np.ndarray]:
     return dict(zip(keys, mat))
 
 
-class PrecomputedEncoder:
-    """Wraps a SentenceTransformer: known texts get their precomputed vector, others are encoded."""
+class PrecomputedEmbedder:
+    """Wraps an `ingest.embed.Embedder`: chunks with a precomputed vector get it, others are encoded.
 
-    def __init__(self, model: Any, vectors: dict[str, np.ndarray]) -> None:
-        self.model, self.vectors = model, vectors
+    Everything but `encode_tokens` (word pieces, names, limits) comes from the real embedder."""
+
+    def __init__(self, embedder: Any, vectors: dict[str, np.ndarray]) -> None:
+        self.embedder, self.vectors = embedder, vectors
         self.hits = self.misses = 0
 
-    def __getattr__(self, name: str) -> Any:  # tokenizer, max_seq_length, ... come from the real model
-        return getattr(self.model, name)
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.embedder, name)
 
-    def encode(self, texts: list[str], **kw: Any) -> np.ndarray:
+    def encode_tokens(self, texts: list[str], ids: list[Any], batch_size: int = 64) -> np.ndarray:
         keys = [text_key(t) for t in texts]
-        missing = [t for t, k in zip(texts, keys) if k not in self.vectors]
+        missing = [i for i, k in enumerate(keys) if k not in self.vectors]
         if missing:
-            for t, v in zip(missing, self.model.encode(missing, **kw)):
-                self.vectors[text_key(t)] = np.asarray(v, dtype=np.float32)
+            got = self.embedder.encode_tokens([texts[i] for i in missing], [ids[i] for i in missing], batch_size)
+            for i, v in zip(missing, got):
+                self.vectors[keys[i]] = np.asarray(v, dtype=np.float32)
         self.misses += len(missing)
         self.hits += len(texts) - len(missing)
         return np.stack([self.vectors[k] for k in keys])
@@ -63,14 +66,15 @@ def export_chunks(ingestor: Any, records: Any, out: Path, show_progress: bool = 
     """Write every chunk text the ingestor would embed for `records` (xz-compressed JSON lines)."""
     from tqdm import tqdm
 
-    from ingest.pipeline import IngestReport
+    from ingest.prepare import Preparer
 
-    report, seen, n = IngestReport(), set(), 0
-    ingestor._by_origin = {}
+    prep = Preparer(ingestor.embedder, ingestor.max_tokens, ingestor.settings.chunk.overlap_sentences,
+                    known={}, by_origin={})
+    n = 0
     with lzma.open(out, "wt", encoding="utf-8") as fh:
         for raw in tqdm(records, desc="chunking", unit="art", disable=not show_progress):
-            prep = ingestor._prepare(raw, {}, seen, report)
-            for c in prep.chunks if prep else []:
+            outcome = prep.prepare(raw)
+            for c in outcome.prepared.chunks if outcome.prepared else []:
                 fh.write(json.dumps(c.text) + "\n")
                 n += 1
     return n
