@@ -20,10 +20,13 @@ LLAMA_CMAKE_ARGS ?= -DGGML_NATIVE=ON -DGGML_CUDA=OFF -DGGML_METAL=OFF -DGGML_BLA
 CPU_TAG := $(shell (grep -m1 -E '^(flags|Features)' /proc/cpuinfo 2>/dev/null || uname -m) | cksum | cut -d' ' -f1)
 WHEELHOUSE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/citewire/wheels/$(CPU_TAG)
 FIND_LINKS := --find-links $(WHEELHOUSE) $(if $(wildcard /opt/wheels),--find-links /opt/wheels)
-# every requirement of the project (and its dev extra) except llama-cpp-python, which the wheel step provides
-REQS_EXCEPT_LLAMA := import tomllib; p = tomllib.load(open("pyproject.toml", "rb"))["project"]; \
-	print("\n".join(r for r in p["dependencies"] + p["optional-dependencies"]["dev"] \
-	if not r.lower().replace("_", "-").startswith("llama-cpp-python")))
+# The project's requirements (and its dev extra) except llama-cpp-python and the packages that depend on it:
+# those wait for the wheel (else pip would compile llama.cpp a second time, in the foreground).
+LLAMA_DEPENDENTS ?= llama-cpp-python llama-index-llms-llama-cpp
+REQS_EXCEPT_LLAMA := import re, tomllib; p = tomllib.load(open("pyproject.toml", "rb"))["project"]; \
+	skip = set("$(LLAMA_DEPENDENTS)".split()); \
+	name = lambda r: re.sub(r"[-_.]+", "-", re.match(r"[A-Za-z0-9._-]+", r).group()).lower(); \
+	print("\n".join(r for r in p["dependencies"] + p["optional-dependencies"]["dev"] if name(r) not in skip))
 
 export HF_HUB_OFFLINE := 1
 export GRADIO_ANALYTICS_ENABLED := False
