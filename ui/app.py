@@ -23,7 +23,7 @@ from citewire.settings import Settings
 
 from . import render
 from .chat import ALL_SOURCES, ChatController, Conversation, max_top_k
-from .library import ALLOWED_EXTENSIONS, TABLE_HEADERS, LibraryController
+from .library import ALLOWED_EXTENSIONS, TABLE_HEADERS, LibraryController, picker_types
 
 log = logging.getLogger(__name__)
 
@@ -180,7 +180,7 @@ def build_app(engine: Any, settings: Settings) -> gr.Blocks:
                     with gr.Column():
                         uploads = gr.File(label=f"Add articles ({' '.join(sorted(ALLOWED_EXTENSIONS))}; "
                                           f"max {settings.ui.max_upload_mb} MB each)",
-                                          file_count="multiple", file_types=list(ALLOWED_EXTENSIONS),
+                                          file_count="multiple", file_types=picker_types(),
                                           type="filepath", elem_id="cw-upload")
                         ingest_btn = gr.Button("Ingest uploaded files", variant="primary", elem_id="cw-ingest")
                     with gr.Column():

@@ -30,37 +30,41 @@ from typing import Any
 import gradio as gr
 
 from citewire.errors import CitewireError
+from ingest.readers import supported_suffixes
 
 from .chat import error_message
 from .render import esc
 
 log = logging.getLogger(__name__)
 
-# Used until `ingest.readers.supported_suffixes()` exists (the reader table is the source of truth).
-_FALLBACK_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".json", ".jsonl", ".pdf")
 TABLE_HEADERS = ["Title", "Source", "Published", "Chunks", "ID"]
 MAX_STEM_BYTES = 120  # UTF-8 bytes of the name's stem (file systems allow 255 per name)
 HASH_CHARS = 12  # hex digits of the content hash naming the upload's folder
 
 
 def allowed_suffixes() -> tuple[str, ...]:
-    """The upload allow-list: the suffixes the ingest readers support, longest first
-    (so ``.jsonl.gz`` is matched before ``.gz``).
+    """The upload allow-list: the suffixes the ingest readers support (their reader table),
+    longest first, so ``.jsonl.gz`` is matched before ``.gz``.
 
     Example:
-        >>> ".txt" in allowed_suffixes()
-        True
+        >>> allowed_suffixes()[:2]
+        ('.ndjson.gz', '.jsonl.gz')
     """
-    try:
-        from ingest.readers import supported_suffixes  # type: ignore[attr-defined]
-    except ImportError:
-        suffixes: Iterable[str] = _FALLBACK_SUFFIXES
-    else:
-        suffixes = supported_suffixes()
-    return tuple(sorted({s.lower() for s in suffixes}, key=lambda s: (-len(s), s)))
+    return tuple(sorted({s.lower() for s in supported_suffixes()}, key=lambda s: (-len(s), s)))
 
 
 ALLOWED_EXTENSIONS = allowed_suffixes()
+
+
+def picker_types(suffixes: Sequence[str] = ALLOWED_EXTENSIONS) -> list[str]:
+    """``gr.File(file_types=...)``: the allowed suffixes plus the last part of compound ones
+    (a browser's file picker matches ``.gz``, not ``.jsonl.gz``; staging then checks the full one).
+
+    Example:
+        >>> picker_types((".jsonl.gz", ".txt"))
+        ['.gz', '.jsonl.gz', '.txt']
+    """
+    return sorted(set(suffixes) | {"." + s.rsplit(".", 1)[-1] for s in suffixes})
 
 
 def split_suffix(name: str, suffixes: Sequence[str] = ALLOWED_EXTENSIONS) -> tuple[str, str]:

@@ -22,7 +22,14 @@ from ui.chat import (
     parse_day,
     parse_top_k,
 )
-from ui.library import ALLOWED_EXTENSIONS, content_hash, sanitize_filename, split_suffix, stage_uploads
+from ui.library import (
+    ALLOWED_EXTENSIONS,
+    content_hash,
+    picker_types,
+    sanitize_filename,
+    split_suffix,
+    stage_uploads,
+)
 
 
 @pytest.mark.parametrize(
@@ -54,13 +61,19 @@ def test_split_suffix_prefers_the_longest_allowed_suffix() -> None:
     assert split_suffix(".txt", (".txt",)) == (".txt", "")
 
 
-def test_allow_list_comes_from_the_reader_table() -> None:
-    assert {".txt", ".md", ".html", ".json", ".jsonl", ".pdf"} <= set(ALLOWED_EXTENSIONS)
-    try:
-        from ingest.readers import supported_suffixes  # type: ignore[attr-defined]
-    except ImportError:
-        pytest.skip("ingest.readers.supported_suffixes() not there yet: the UI uses its own list")
+def test_allow_list_comes_from_the_reader_table(tmp_path: Path) -> None:
+    from ingest.readers import supported_suffixes
+
     assert set(ALLOWED_EXTENSIONS) == {s.lower() for s in supported_suffixes()}
+    assert ALLOWED_EXTENSIONS.index(".jsonl.gz") < ALLOWED_EXTENSIONS.index(".jsonl")
+    assert set(picker_types()) == set(ALLOWED_EXTENSIONS) | {".gz"}
+    src = tmp_path / "in"
+    src.mkdir()
+    for name in ("Feed.JSONL.gz", "notes.tar.gz"):
+        (src / name).write_bytes(b"\x1f\x8b")
+    staged, rejected = stage_uploads([src / "Feed.JSONL.gz", src / "notes.tar.gz"], tmp_path / "up", 1024)
+    assert [p.name for p in staged] == ["Feed.jsonl.gz"]
+    assert [name for name, _ in rejected] == ["notes.tar.gz"]
 
 
 def test_same_name_uploads_from_two_people_are_both_kept(tmp_path: Path) -> None:
