@@ -214,7 +214,7 @@ class Ingestor:
                         known=self.store.known(), by_origin=self.store.ids_by_origin(), replace=replace)
         batch: list[Prepared] = []
         batch_chunks = 0
-        target = max(self.settings.embed_batch_size * 16, 64)
+        target = max(self.settings.embed_batch_size * 16, 16)  # chunks per commit (1,024 by default)
         bar = tqdm(desc="embedding", unit="chunk", disable=not show_progress, position=1, leave=False)
         for raw in tqdm(records, desc="articles", unit="art", total=total, disable=not (show_progress and article_bar)):
             try:

@@ -309,6 +309,10 @@ def _loads(data: str | bytes) -> Any:
         return json.loads(data)
     except RecursionError:
         raise ValueError("nested too deeply") from None
+    except ValueError as e:
+        if "digits" in str(e) and not isinstance(e, json.JSONDecodeError):
+            raise ValueError("holds a number too long to read (over 4,300 digits)") from None
+        raise
 
 
 def _json_items(data: bytes, origin: str, fields: FieldMap) -> Iterator[Item]:
