@@ -97,8 +97,8 @@ def cmd_stats(args: argparse.Namespace) -> int:
     return 0
 
 
-_SECRET_KEY = re.compile(r"(password|passwd|secret|token|api_key|apikey)$", re.I)
-_URL_USERINFO = re.compile(r"^([a-z][a-z0-9+.-]*://[^/:@]*):[^/@]*@", re.I)
+_SECRET_KEY = re.compile(r"(password|passwd|secret|token|api_key|apikey)$", re.IGNORECASE)
+_URL_USERINFO = re.compile(r"^([a-z][a-z0-9+.-]*://[^/:@]*):[^/@]*@", re.IGNORECASE)
 
 
 def mask_secrets(data: Any, key: str = "") -> Any:
@@ -185,7 +185,7 @@ def cmd_models(args: argparse.Namespace) -> int:
 
     cfg = _settings(args).llm
     folder = cfg.models_dir or Path()
-    rows = []
+    rows: list[dict[str, Any]] = []
     for spec in KNOWN_MODELS.values():
         path = find_installed(spec, cfg)
         rows.append({**spec.to_dict(), "installed": path is not None, "path": str(path) if path else None})
@@ -313,8 +313,8 @@ def build_parser() -> argparse.ArgumentParser:
     try:
         from evals.cli import add_arguments
     except ImportError:  # evals not installed: keep the rest of the CLI working
-        add_arguments = None
-    if add_arguments is not None:
+        pass
+    else:
         add_arguments(s)
     s.set_defaults(func=cmd_eval)
     return p

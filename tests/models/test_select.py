@@ -10,7 +10,15 @@ from llama_index.core.llms import ChatMessage
 from citewire.models import KNOWN_MODELS, sha256_file
 from citewire.settings import LLMSettings
 from rag.errors import LLMUnavailableError
-from rag.llm import bundled_gguf, chat_template, gguf_info, llama_lock, model_file, model_profile, model_record
+from rag.llm import (
+    bundled_gguf,
+    chat_template,
+    gguf_info,
+    llama_lock,
+    model_file,
+    model_profile,
+    model_record,
+)
 
 pytestmark = pytest.mark.slow  # reads real GGUF files
 

@@ -35,7 +35,8 @@ def engine(home, server, **llm):
     from rag import Engine
 
     # the server runs SmolLM2: prompt it as the small model it is
-    cfg = LLMSettings(backend="openai", base_url=server.url, model="smollm2", profile="small", **llm)
+    cfg = LLMSettings(backend="openai", base_url=server.url, model="smollm2", profile="small", max_tokens=48,
+                      timeout_s=300, **llm)  # generous: the 2 test cores may be busy with other work
     return Engine.open(settings=Settings(home=home, llm=cfg))
 
 
@@ -69,8 +70,8 @@ def test_follow_up_is_condensed_by_the_server(home, server):
     history = [(Q, "550 [1]")]
     follow = "How many of them were shot down?"
     before = server.requests()
-    standalone = eng.condense(history, follow)
-    assert server.requests() == before + 1  # the condense prompt went to the server
-    assert standalone.strip() and standalone != follow and standalone != condense_rules(history, follow)
     ans = eng.ask(follow, history=history)
-    assert ans.standalone_question.strip() and ans.text
+    assert server.requests() >= before + 1  # the condense prompt went to the server (and the draft, if any)
+    standalone = ans.standalone_question
+    assert standalone.strip() and standalone != follow and standalone != condense_rules(history, follow)
+    assert ans.text
