@@ -9,6 +9,7 @@ prove the server really answered.
 from __future__ import annotations
 
 import atexit
+import shutil
 import socket
 import subprocess
 import sys
@@ -62,6 +63,11 @@ class LlamaServer:
                 self.proc.wait(timeout=10)
         self.proc = None
 
+    def close(self) -> None:
+        """Stop the server and delete its log."""
+        self.stop()
+        shutil.rmtree(self.log.parent, ignore_errors=True)
+
     def requests(self, path: str = "/v1/chat/completions") -> int:
         """How many `POST path` requests the server has logged so far."""
         return self.log.read_text(encoding="utf-8", errors="replace").count(f'"POST {path} HTTP')
@@ -77,6 +83,6 @@ def llm_server() -> LlamaServer:
         from rag.llm import bundled_gguf
 
         _SERVER = LlamaServer(bundled_gguf())
-        atexit.register(_SERVER.stop)
+        atexit.register(_SERVER.close)
     _SERVER.start()
     return _SERVER
