@@ -17,7 +17,6 @@ import argparse
 import cProfile
 import gzip
 import itertools
-import json
 import pstats
 import shutil
 import sys
@@ -28,7 +27,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from citewire.settings import Settings, offline_env  # noqa: E402
+from citewire.settings import Settings, offline_env
 
 # (label, file suffix, function) of the pipeline's steps, for the profile summary
 STEPS = [

@@ -37,7 +37,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.append(str(Path(__file__).resolve().parent))  # benchmarks/vectors.py, after the packages
 
-from citewire.settings import Settings, offline_env  # noqa: E402
+from citewire.settings import Settings, offline_env
 
 DATA = REPO.parent / "shared" / "data" / "realtimeqa-2024"
 
@@ -105,10 +105,10 @@ def main() -> None:
     ap.add_argument("--no-ui", action="store_true", help="skip the UI memory measurement")
     args = ap.parse_args()
     offline_env()
+    from vectors import PrecomputedEmbedder, export_chunks, load_vectors
+
     from ingest.readers import record_to_article
     from rag import AnswerEvent, Engine, TokenEvent
-
-    from vectors import PrecomputedEmbedder, export_chunks, load_vectors
 
     def records() -> Iterator[Any]:
         with gzip.open(DATA / "articles.jsonl.gz", "rt") as fh:

@@ -7,8 +7,14 @@ Example:
 """
 
 from .embed import Embedder
-from .errors import ChromaUnavailableError, EmbedderMismatchError, ReadError, SchemaError, StoreBusyError
-from .pipeline import IngestReport, Ingestor, bundled_corpus
+from .errors import (
+           ChromaUnavailableError,
+           EmbedderMismatchError,
+           ReadError,
+           SchemaError,
+           StoreBusyError,
+)
+from .pipeline import Ingestor, IngestReport, bundled_corpus
 from .readers import FieldMap, supported_suffixes
 from .store import ArticleStore
 from .types import Article, ArticleInfo, Chunk, RawArticle, Span

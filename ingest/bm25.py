@@ -178,4 +178,4 @@ class BM25Index:
         k = min(k, len(self.chunk_ids))
         with self._lock:
             docs, scores = self.retriever.retrieve(q, k=k, weight_mask=mask, show_progress=False, n_threads=1)
-        return [(self.chunk_ids[int(d)], float(s)) for d, s in zip(docs[0], scores[0]) if s > 0]
+        return [(self.chunk_ids[int(d)], float(s)) for d, s in zip(docs[0], scores[0], strict=True) if s > 0]

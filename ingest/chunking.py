@@ -76,9 +76,12 @@ def split_long(text: str, span: Span, pieces: WordPieces, max_tokens: int) -> li
                     if offs[k][0] > offs[k - 1][1]:
                         j = k
                         break
-            clean_left = i == 0 and (pos == span.start or text[pos - 1].isspace()) or i > 0 and offs[i][0] > offs[i - 1][1]
-            clean_right = j < n and offs[j][0] > offs[j - 1][1] or j == n and (wend == span.end or text[wend].isspace())
-            out.append(_Unit(Span(pos + offs[i][0], pos + offs[j - 1][1]), ids[i:j] if clean_left and clean_right else None))
+            clean_left = (offs[i][0] > offs[i - 1][1] if i > 0
+                          else pos == span.start or text[pos - 1].isspace())
+            clean_right = (offs[j][0] > offs[j - 1][1] if j < n
+                           else wend == span.end or text[wend].isspace())
+            piece = Span(pos + offs[i][0], pos + offs[j - 1][1])
+            out.append(_Unit(piece, ids[i:j] if clean_left and clean_right else None))
             i = j
         pos = wend if i >= n else pos + offs[i][0]
         while pos < span.end and text[pos].isspace():
@@ -92,7 +95,7 @@ def _fit(text: str, units: list[_Unit], pieces: WordPieces, max_tokens: int) -> 
         unknown = [u for u in units if u.ids is None]
         if not unknown:
             return units
-        for u, ids in zip(unknown, pieces.token_ids([text[u.span.start:u.span.end] for u in unknown])):
+        for u, ids in zip(unknown, pieces.token_ids([text[u.span.start:u.span.end] for u in unknown]), strict=True):
             u.ids = ids
         fitted: list[_Unit] = []
         for u in units:
@@ -107,7 +110,7 @@ def _fit(text: str, units: list[_Unit], pieces: WordPieces, max_tokens: int) -> 
 
 def _units(text: str, sentences: list[Span], pieces: WordPieces, max_tokens: int) -> list[_Unit]:
     short = [s for s in sentences if s.end - s.start <= LONG_CHARS]
-    ids_of = dict(zip(short, pieces.token_ids([text[s.start:s.end] for s in short])))
+    ids_of = dict(zip(short, pieces.token_ids([text[s.start:s.end] for s in short]), strict=True))
     units: list[_Unit] = []
     for sp in sentences:
         ids = ids_of.get(sp)

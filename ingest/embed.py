@@ -89,7 +89,7 @@ class Embedder:
         self.model = model
         self.name = name
         self.tokenizer: Any = model.tokenizer
-        self.max_tokens = int(model.max_seq_length) - 2  # word pieces embedded before truncation
+        self.max_tokens = int(model.max_seq_length or 256) - 2  # word pieces embedded before truncation
         dim = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
         self.dim = int(dim() or 0)
         backend = getattr(self.tokenizer, "backend_tokenizer", None)
@@ -140,7 +140,8 @@ class Embedder:
                              verbose=False)
         return list(enc["input_ids"]), [(int(s), int(e)) for s, e in enc["offset_mapping"]]
 
-    def encode_tokens(self, texts: Sequence[str], ids: Sequence[Sequence[int] | None], batch_size: int = 64) -> np.ndarray:
+    def encode_tokens(self, texts: Sequence[str], ids: Sequence[Sequence[int] | None],
+                      batch_size: int = 64) -> np.ndarray:
         """Embeddings of texts whose word pieces are known (`ids[i]` for `texts[i]`, None = tokenise it).
 
         Equal to `encode(texts)` (same model, same inputs), minus the second tokenisation. Batches
@@ -151,7 +152,7 @@ class Embedder:
             return np.zeros((0, self.dim), dtype=np.float32)
         todo = [i for i, x in enumerate(ids) if x is None or not self.composes]
         seqs: list[Sequence[int]] = list(ids)  # type: ignore[arg-type]
-        for i, got in zip(todo, self.token_ids([texts[i] for i in todo])):
+        for i, got in zip(todo, self.token_ids([texts[i] for i in todo]), strict=True):
             seqs[i] = got
         order = sorted(range(len(seqs)), key=lambda i: -len(seqs[i]))
         out = np.zeros((len(seqs), self.dim), dtype=np.float32)

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from citewire.errors import CitewireError
 
-__all__ = ["ChromaUnavailableError", "CitewireError", "EmbedderLoadError", "EmbedderMismatchError", "ReadError", "SchemaError",
-           "StoreBusyError"]
+__all__ = ["ChromaUnavailableError", "CitewireError", "EmbedderLoadError", "EmbedderMismatchError", "ReadError",
+           "SchemaError", "StoreBusyError"]
 
 
 class ReadError(CitewireError):

@@ -152,7 +152,8 @@ class Ingestor:
                     if isinstance(item, ReadError):
                         self._report_error(report, item)
                     else:
-                        item.origin = resolved + item.origin[len(str(f)):] if item.origin.startswith(str(f)) else resolved
+                        rest = item.origin[len(str(f)):] if item.origin.startswith(str(f)) else ""
+                        item.origin = resolved + rest  # keeps the :line or #index part
                         yield item
             if progress:
                 progress(len(files), len(files), "done")
@@ -247,7 +248,8 @@ class Ingestor:
         for c in chunks:
             a = by_id[c.article_id]
             metas.append({"article_id": a.id, "idx": c.idx, "start": c.start, "end": c.end, "title": a.title[:500],
-                          "source": a.source, "url": a.url, "published": a.published, "published_ts": a.published_ts or 0})
+                          "source": a.source, "url": a.url, "published": a.published,
+                          "published_ts": a.published_ts or 0})
         replaced = [p.replaces for p in batch if p.replaces]
         self.store.mark_pending(ids + replaced)  # intent first: a crash after this is undone by the next writer
         fault_point("pending")
@@ -269,7 +271,7 @@ class Ingestor:
     def _prune(self, seen_files: set[str], roots: list[Path], report: IngestReport) -> None:
         """Remove articles whose source file (under the given roots) no longer exists."""
         root_strs = [str(r.resolve()) for r in roots]
-        gone = []
+        gone: list[str] = []
         for f, aids in self.store.origin_files().items():
             under = any(f == r or f.startswith(r.rstrip("/") + "/") for r in root_strs)
             if under and f not in seen_files and not Path(f).exists():

@@ -28,7 +28,7 @@ import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Protocol
 
 from .errors import ReadError
 from .types import RawArticle, normalize_date
@@ -128,7 +128,13 @@ def _mb(n: int) -> str:
 
 
 # -- plain files ----------------------------------------------------------------------------------
-def _read_capped(fh: IO[bytes], origin: str, max_bytes: int) -> bytes:
+class _Binary(Protocol):
+    def read(self, size: int = -1, /) -> bytes: ...
+
+    def readline(self, size: int = -1, /) -> bytes: ...
+
+
+def _read_capped(fh: _Binary, origin: str, max_bytes: int) -> bytes:
     data = fh.read(max_bytes + 1)
     if len(data) > max_bytes:
         raise ReadError(origin, f"decompressed size exceeds the {_mb(max_bytes)} MB limit")
@@ -210,13 +216,14 @@ def _pdf_file(path: Path, origin: str, opts: ReadOptions) -> Iterator[Item]:
     try:
         reader = PdfReader(str(path))
         text = "\n".join(page.extract_text() or "" for page in reader.pages)
-        meta = reader.metadata or {}
+        meta: Any = reader.metadata or {}
     except (PdfReadError, ValueError, KeyError) as e:
         raise ReadError(origin, f"unreadable PDF ({e})") from None
     if not text.strip():
         raise ReadError(origin, "PDF has no extractable text")
     title = str(meta.get("/Title") or path.stem)
-    yield RawArticle(text=text, title=title, origin=origin, authors=tuple(filter(None, [str(meta.get("/Author") or "")])))
+    author = str(meta.get("/Author") or "")
+    yield RawArticle(text=text, title=title, origin=origin, authors=(author,) if author else ())
 
 
 # -- JSON -----------------------------------------------------------------------------------------
@@ -340,7 +347,9 @@ def _json_gz_file(path: Path, origin: str, opts: ReadOptions) -> Iterator[Item]:
 
 
 def _open_binary(path: Path) -> IO[bytes]:
-    return gzip.open(path, "rb") if path.name.lower().endswith(".gz") else path.open("rb")
+    if path.name.lower().endswith(".gz"):
+        return gzip.open(path, "rb")  # type: ignore[return-value]  # a GzipFile reads bytes like any IO[bytes]
+    return path.open("rb")
 
 
 def _jsonl_file(path: Path, origin: str, opts: ReadOptions) -> Iterator[Item]:
@@ -351,14 +360,16 @@ def _jsonl_file(path: Path, origin: str, opts: ReadOptions) -> Iterator[Item]:
             try:
                 raw = fh.readline(opts.max_bytes - total + 1)
             except (OSError, EOFError, zlib.error) as e:
-                yield ReadError(origin, f"cannot read past line {lineno} ({e}); the {records} record(s) before it were read")
+                yield ReadError(origin, f"cannot read past line {lineno} ({e}); "
+                                        f"the {records} record(s) before it were read")
                 return
             if not raw:
                 return
             total += len(raw)
             lineno += 1
             if total > opts.max_bytes:
-                yield ReadError(origin, f"decompressed size exceeds the {_mb(opts.max_bytes)} MB limit at line {lineno}: "
+                yield ReadError(origin, f"decompressed size exceeds the {_mb(opts.max_bytes)} MB limit "
+                                        f"at line {lineno}: "
                                         f"stopped there, the {records} record(s) before it were read "
                                         "(raise max_file_mb to read the whole file)")
                 return

@@ -32,10 +32,9 @@ _PARA = re.compile(r"[^\n]+")
 
 @functools.lru_cache(maxsize=1)
 def _punkt():  # type: ignore[no-untyped-def]
+    import llama_index.core as lic
     import nltk
     from nltk.tokenize.punkt import PunktSentenceTokenizer
-
-    import llama_index.core as lic
 
     cache = Path(lic.__file__).parent / "_static" / "nltk_cache"
     if str(cache) not in nltk.data.path:

@@ -46,7 +46,8 @@ def make_client(settings: Settings) -> Any:
     if settings.chroma_url:
         u = urlparse(settings.chroma_url)
         if not u.hostname:
-            raise ChromaUnavailableError(f"CITEWIRE_CHROMA_URL must look like http://host:port, got {settings.chroma_url!r}")
+            raise ChromaUnavailableError(
+                f"CITEWIRE_CHROMA_URL must look like http://host:port, got {settings.chroma_url!r}")
         try:
             return chromadb.HttpClient(host=u.hostname, port=u.port or 8000, ssl=u.scheme == "https", settings=cs)
         except Exception as e:  # chromadb raises a bare ValueError (or httpx's errors) when the server is down
@@ -164,7 +165,8 @@ class ChunkVectors:
         with self._guard("list vectors"):
             return list(self.collection.get(include=[])["ids"])
 
-    def query(self, embedding: Any, n: int, where: dict[str, Any] | None = None) -> list[tuple[str, float, dict[str, Any]]]:
+    def query(self, embedding: Any, n: int,
+              where: dict[str, Any] | None = None) -> list[tuple[str, float, dict[str, Any]]]:
         """(chunk id, cosine similarity, metadata), best first."""
         self.sync()
         # no count() first: it cost as much as the search itself, and Chroma returns fewer than n
@@ -174,4 +176,5 @@ class ChunkVectors:
                 query_embeddings=[list(map(float, embedding))], n_results=n, where=where or None,
                 include=["distances", "metadatas"],
             )
-        return [(cid, 1.0 - float(d), m) for cid, d, m in zip(res["ids"][0], res["distances"][0], res["metadatas"][0])]
+        rows = zip(res["ids"][0], res["distances"][0], res["metadatas"][0], strict=True)
+        return [(cid, 1.0 - float(d), m) for cid, d, m in rows]

@@ -11,7 +11,14 @@ from pathlib import Path
 
 import pytest
 from _net import free_port
-from fault_helpers import cli_env, citewire, committed_articles, serve, wait_for, write_corpus
+from fault_helpers import (
+    citewire,
+    cli_env,
+    committed_articles,
+    serve,
+    wait_for,
+    write_corpus,
+)
 
 from citewire.settings import LLMSettings, Settings
 from ingest import Ingestor

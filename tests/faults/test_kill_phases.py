@@ -10,7 +10,7 @@ from __future__ import annotations
 import subprocess
 
 import pytest
-from fault_helpers import cli_env, citewire, committed_articles, write_corpus
+from fault_helpers import citewire, cli_env, committed_articles, write_corpus
 
 from citewire.settings import LLMSettings, Settings
 from ingest import Ingestor

@@ -12,7 +12,15 @@ import time
 
 import pytest
 from _net import free_port
-from fault_helpers import cli_env, citewire, committed_articles, question, serve, town, write_corpus
+from fault_helpers import (
+    citewire,
+    cli_env,
+    committed_articles,
+    question,
+    serve,
+    town,
+    write_corpus,
+)
 
 from citewire.settings import LLMSettings, Settings
 from ingest import Ingestor

@@ -79,8 +79,11 @@ def test_a_reader_process_follows_another_processes_writes(tmp_path):
     src.mkdir()
     a = _story(src, "a.txt", "Harbour report", "The harbour of Tallinn counted forty container ships on Monday.")
     b = _story(src, "b.txt", "Glacier report", "The Vatnajokull glacier lost three metres of ice in one summer.")
-    run = lambda *args: subprocess.run([sys.executable, "-c", WRITE, str(home), *map(str, args)], env=_env(),  # noqa: E731
-                                       capture_output=True, text=True, timeout=300, check=True)
+
+    def run(*args: object) -> None:
+        subprocess.run([sys.executable, "-c", WRITE, str(home), *map(str, args)], env=_env(), capture_output=True,
+                       text=True, timeout=300, check=True)
+
     run("ingest", a)
     reader = Engine.open(settings=Settings(home=home, llm=LLMSettings(backend="none")))
     q = "How much ice did the Vatnajokull glacier lose?"

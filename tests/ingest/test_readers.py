@@ -164,8 +164,9 @@ def test_lone_surrogates_become_replacement_characters(tmp_path):
 
 
 def test_reader_table():
-    from ingest.readers import reader_for, supported_suffixes
     from pathlib import Path
+
+    from ingest.readers import reader_for, supported_suffixes
 
     sfx = supported_suffixes()
     assert {".txt", ".md", ".html", ".json", ".jsonl", ".jsonl.gz", ".pdf"} <= set(sfx)

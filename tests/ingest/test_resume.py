@@ -12,7 +12,6 @@ import pytest
 from citewire.settings import Settings
 from ingest import Ingestor
 
-
 pytestmark = pytest.mark.slow
 
 
