@@ -11,12 +11,15 @@ TORCH_SRC := $(if $(wildcard /opt/wheels/torch-2.13.0*),--find-links /opt/wheels
 # llama-cpp-python has no binary wheel on PyPI: its first install compiles llama.cpp (most of a fresh setup).
 # It is built once per CPU into WHEELHOUSE (a user cache shared by every clone; `make clean` keeps it), and
 # pip's own wheel cache is left on, so later installs take the wheel. A wheel in /opt/wheels is used too.
-# The build: CPU backend only, tuned to this machine's CPU (GGML_NATIVE), no multimodal (mtmd) library,
-# no CUDA/Metal/BLAS/Vulkan, compiled on all cores, while the other packages download and install.
+# The build: CPU backend only, tuned to this machine's CPU (GGML_NATIVE), no CUDA/Metal/BLAS/Vulkan, compiled on
+# all cores while the other packages download and install, and only the libraries the Python package loads
+# (llama, ggml): no multimodal library (LLAVA_BUILD=OFF) and no llama-common, which llama-cpp-python forces on
+# but never ships or loads (45% of the objects); LLAMA_NO_COMMON turns it off right after llama.cpp's project().
 LLAMA_CPP_VERSION ?= 0.3.36
+LLAMA_NO_COMMON := $(abspath $(VENV))/llama-no-common.cmake
 LLAMA_CMAKE_ARGS ?= -DGGML_NATIVE=ON -DGGML_CUDA=OFF -DGGML_METAL=OFF -DGGML_BLAS=OFF -DGGML_VULKAN=OFF \
 	-DGGML_HIP=OFF -DLLAVA_BUILD=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_TOOLS=OFF \
-	-DLLAMA_BUILD_SERVER=OFF
+	-DLLAMA_BUILD_SERVER=OFF -DCMAKE_PROJECT_llama.cpp_INCLUDE=$(LLAMA_NO_COMMON)
 CPU_TAG := $(shell (grep -m1 -E '^(flags|Features)' /proc/cpuinfo 2>/dev/null || uname -m) | cksum | cut -d' ' -f1)
 WHEELHOUSE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/citewire/wheels/$(CPU_TAG)
 FIND_LINKS := --find-links $(WHEELHOUSE) $(if $(wildcard /opt/wheels),--find-links /opt/wheels)
@@ -42,6 +45,7 @@ $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	mkdir -p $(WHEELHOUSE) $(VENV)/downloads
+	echo 'set(LLAMA_BUILD_COMMON OFF CACHE BOOL "not shipped by llama-cpp-python" FORCE)' > $(LLAMA_NO_COMMON)
 	$(BIN)/python -c '$(REQS_EXCEPT_LLAMA)' > $(VENV)/requirements-except-llama.txt
 	@echo "building or reusing the llama-cpp-python $(LLAMA_CPP_VERSION) wheel in the background (log: $(VENV)/llama-wheel.log)"
 	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" CMAKE_BUILD_PARALLEL_LEVEL=$(JOBS) $(BIN)/pip wheel --no-deps $(FIND_LINKS) \
@@ -62,6 +66,7 @@ llama-wheel:
 	test -d $(VENV) || $(PY) -m venv $(VENV)
 	rm -f $(WHEELHOUSE)/llama_cpp_python-$(LLAMA_CPP_VERSION)-*.whl
 	mkdir -p $(WHEELHOUSE)
+	echo 'set(LLAMA_BUILD_COMMON OFF CACHE BOOL "not shipped by llama-cpp-python" FORCE)' > $(LLAMA_NO_COMMON)
 	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" CMAKE_BUILD_PARALLEL_LEVEL=$(JOBS) $(BIN)/pip wheel --no-cache-dir --no-deps \
 		--no-binary llama-cpp-python -w $(WHEELHOUSE) "llama-cpp-python==$(LLAMA_CPP_VERSION)"
 
