@@ -1,14 +1,17 @@
 """Ingest throughput vs the bare encoder on the same chunk texts, measured in one run.
 
     .venv/bin/python benchmarks/ingest.py [--n 1000] [--data ../shared/data/realtimeqa-2024/articles.jsonl.gz]
-                                          [--profile FILE.prof] [--home DIR]
+                                          [--profile FILE.prof] [--home DIR] [--skip-encoder]
+    py-spy record -r 10 -f raw -o prof.txt -- .venv/bin/python benchmarks/ingest.py --n 1000 --skip-encoder
+    .venv/bin/python benchmarks/ingest.py --steps-from prof.txt
 
 Ingests the first `--n` RealTimeQA 2024 articles into a fresh store (read from the .jsonl.gz through the
 product's reader, then clean, split, chunk, embed, Chroma, SQLite, BM25: everything `citewire ingest` does),
 then embeds exactly the chunk texts it stored with a bare `SentenceTransformer.encode` (batch 64, its own
 length sorting), and prints both rates, their ratio (goal >= 0.9: the encoder is this machine's limit), and
 the truncation share (chunks longer than the encoder's window; goal 0%). `--profile` writes a cProfile of
-the pipeline and prints where its time went, by step.
+the pipeline and prints where its time went, by step; `--steps-from` does the same from a py-spy sampling
+profile (no profiler overhead inside the pipeline: the figures in docs/architecture.md come from it).
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ sys.path.insert(0, str(REPO))
 
 from citewire.settings import Settings, offline_env
 
-# (label, file suffix, function) of the pipeline's steps, for the profile summary
+# (label, file suffix, function) of the pipeline's steps, for the cProfile summary
 STEPS = [
     ("read + parse JSON", "ingest/readers.py", "_jsonl_file"),
     ("clean text", "ingest/clean.py", "clean_text"),
@@ -42,6 +45,18 @@ STEPS = [
     ("SQLite pending marks", "ingest/store.py", "mark_pending"),
     ("BM25 build (once)", "ingest/bm25.py", "build"),
 ]
+# (label, markers) for a py-spy raw profile: a sample counts for the first label one of whose markers is in
+# its stack. Markers name the old pipeline's functions too, so a profile of either version reads the same.
+SAMPLE_STEPS = [
+    ("BM25 index builds", ("BM25Index.build (",)),
+    ("embedding (model forward)", ("encode_tokens (", "SentenceTransformer.encode (", "sentence_transformer/model.py")),
+    ("Chroma writes", ("chromadb/",)),
+    ("SQLite writes", ("ingest/store.py",)),
+    ("chunking + word-piece counts", ("chunk_article (",)),
+    ("sentence splitting (Punkt)", ("split_sentences (",)),
+    ("cleaning", ("clean_text (",)),
+    ("reading + JSON parsing", ("ingest/readers.py", "json/decoder.py")),
+]
 
 
 def profile_summary(prof: cProfile.Profile) -> list[tuple[str, float]]:
@@ -52,6 +67,21 @@ def profile_summary(prof: cProfile.Profile) -> list[tuple[str, float]]:
             for label, fname, func in STEPS]
 
 
+def sample_summary(raw: Path, root: str = "ingest/pipeline.py") -> list[tuple[str, float]]:
+    """Share of the samples under `root` (the ingest call) per step, from `py-spy record -f raw` output."""
+    counts: dict[str, int] = {}
+    total = 0
+    for line in raw.read_text(encoding="utf-8", errors="replace").splitlines():
+        stack, _, n = line.rpartition(" ")
+        if root not in stack or not n.isdigit():
+            continue
+        label = next((lbl for lbl, marks in SAMPLE_STEPS if any(m in stack for m in marks)), "everything else")
+        counts[label] = counts.get(label, 0) + int(n)
+        total += int(n)
+    order = [lbl for lbl, _ in SAMPLE_STEPS] + ["everything else"]
+    return [(lbl, counts.get(lbl, 0) / max(total, 1)) for lbl in order]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--n", type=int, default=1000, help="articles (all 8,819: --n 8819)")
@@ -59,7 +89,12 @@ def main() -> None:
     ap.add_argument("--profile", metavar="FILE", help="cProfile the pipeline into FILE and print the step breakdown")
     ap.add_argument("--home", help="store folder (default: a temporary one, deleted afterwards)")
     ap.add_argument("--skip-encoder", action="store_true", help="time the pipeline only")
+    ap.add_argument("--steps-from", metavar="RAW", help="summarise a `py-spy record -f raw` profile by step and stop")
     args = ap.parse_args()
+    if args.steps_from:
+        for label, share in sample_summary(Path(args.steps_from)):
+            print(f"  {label:30} {100 * share:5.1f}%")
+        return
     offline_env()
     from ingest import Ingestor
 
@@ -93,8 +128,7 @@ def main() -> None:
               f"{emb.max_tokens} word pieces (longest chunk {max(counts, default=0)})")
         if not args.skip_encoder:
             t, c = time.perf_counter(), time.process_time()
-            emb.model.encode(texts, batch_size=64, normalize_embeddings=True, convert_to_numpy=True,
-                             show_progress_bar=False)
+            emb.encode(texts, batch_size=64)  # SentenceTransformer.encode, normalised
             enc_s, enc_cpu = time.perf_counter() - t, time.process_time() - c
             print(f"bare encode: {enc_s:8.1f} s wall {enc_cpu:8.1f} s CPU  {n / enc_s:6.1f} chunks/s  "
                   "(SentenceTransformer.encode, same texts)")
