@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import re
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from . import textutil as tu
@@ -58,26 +58,44 @@ def condense_llm(llm: Any, history: list[tuple[str, str]], question: str) -> str
     return out.splitlines()[0].strip() if out else question
 
 
-_REL = [
-    (re.compile(r"\btoday\b", re.I), 0, 0),
-    (re.compile(r"\byesterday\b", re.I), 1, 1),
-    (re.compile(r"\b(last|past) week\b", re.I), 7, 0),
-    (re.compile(r"\bthis week\b", re.I), 6, 0),
-    (re.compile(r"\b(last|past) month\b", re.I), 31, 0),
-    (re.compile(r"\bthis month\b", re.I), 30, 0),
-]
-_DAYS_AGO = re.compile(r"\b(\d{1,2}) days ago\b", re.I)
+_RELATIVE = re.compile(rf"\b(?:today|tonight|yesterday|ago|last|this|past|previous|{'|'.join(tu.WEEKDAYS)})\b", re.I)
 
 
 def resolve_relative_dates(question: str, reference: date) -> tuple[date, date] | None:
-    """(since, until) for 'yesterday', 'last week', 'N days ago' etc., counted back from `reference`."""
-    m = _DAYS_AGO.search(question)
-    if m:
-        d = reference - timedelta(days=int(m.group(1)))
-        return d, d
-    for rx, back, back_end in _REL:
-        if rx.search(question):
-            return reference - timedelta(days=back), reference - timedelta(days=back_end)
+    """(since, until) for a relative date in `question` ("yesterday", "on Wednesday", "this week",
+    "last month", "3 days ago"), resolved against `reference` (the question's as-of date) by
+    `dateparser`; None when the question names no relative date.
+
+    A day widens to that day and the next (news of an evening event is published the morning
+    after); a week or a month covers that week or month up to `reference`.
+
+    Example:
+        >>> resolve_relative_dates("Who spoke on Wednesday?", date(2024, 1, 5))
+        (datetime.date(2024, 1, 3), datetime.date(2024, 1, 4))
+    """
+    if not _RELATIVE.search(question):
+        return None
+    from dateparser.date import DateDataParser
+    from dateparser.search import search_dates
+
+    base = datetime(reference.year, reference.month, reference.day, 12)
+    settings = {"RELATIVE_BASE": base, "PREFER_DATES_FROM": "past"}
+    found = search_dates(question, languages=["en"], settings=settings) or []  # type: ignore[arg-type]
+    parser = DateDataParser(languages=["en"], settings={**settings, "RETURN_TIME_AS_PERIOD": True})  # type: ignore[arg-type]
+    for text, when in found:
+        if not _RELATIVE.search(text):
+            continue  # an absolute month or year ("in 2023", "May") is not relative to the as-of date
+        period = parser.get_date_data(text).period or "day"
+        d = min(when.date(), reference)
+        if period == "week":
+            return d - timedelta(days=6), min(d + timedelta(days=1), reference)
+        if period == "month":
+            first = d.replace(day=1)
+            nxt = (first + timedelta(days=32)).replace(day=1)
+            return first, min(nxt - timedelta(days=1), reference)
+        if period == "year":
+            return date(d.year, 1, 1), min(date(d.year, 12, 31), reference)
+        return d, min(d + timedelta(days=1), reference)
     return None
 
 

@@ -19,7 +19,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, timedelta
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -32,19 +33,37 @@ from ingest.bm25 import BM25Index
 from ingest.types import Article
 
 from . import compose
+from .answering import Candidates, build_candidates, evidence_features
 from .condense import condense_llm, condense_rules, reference_date, resolve_relative_dates
 from .errors import BadQuestionError, CitewireError, EmptyStoreError, LLMUnavailableError
 from .evidence import EvidenceSelector, EvidenceSet
+from .extract import PhraseExtractor
 from .filters import Filters
 from .generate import Generator
-from .llm import build_llm
+from .llm import build_llm, llama_lock, model_profile
+from .policy import AnswerPolicy, Decision, PolicyFeatures, evidence_params, load_params, profile_params
+from .question import Question
 from .retrieval import HybridRetriever
 from .types import Answer, AnswerEvent, Passage, StatusEvent, StreamEvent, TokenEvent
-from .verify import Verifier
+from .verify import Verification, Verifier
 
 log = logging.getLogger(__name__)
 MAX_QUESTION_CHARS = 2000
 History = list[tuple[str, str]]
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """One question's answer with what led to it: both candidates, the features, the decision."""
+
+    answer: Answer
+    candidates: Candidates | None
+    decision: Decision | None
+    question: Question | None = None
+    evidence: EvidenceSet | None = None
+    base: PolicyFeatures | None = None  # the features known before the LLM ran
+    draft: str = ""
+    verification: Verification | None = None
 
 
 class Engine:
@@ -62,12 +81,25 @@ class Engine:
         self._bm25: BM25Index | None = None
         self._bm25_lock = threading.Lock()
         self.retriever = HybridRetriever(self.store, self.ingestor.vectors, self.bm25, self._encode_one, settings)
-        self.selector = EvidenceSelector(self._encode_many, lambda a: a.sentences)
         self.verifier = Verifier()
         self._llm: Any = None
         self._llm_lock = threading.Lock()
-        # llama.cpp contexts are not thread-safe: concurrent decodes abort the process.
-        self._gen_lock = threading.Lock() if settings.llm.backend == "llamacpp" else None
+        self._profile: str | None = None
+        params = load_params(settings.retrieval.policy_path)
+        self.selector = EvidenceSelector(self._encode_many, **evidence_params(params))
+        self.policy = AnswerPolicy(params, settings.retrieval.risk, self.profile)
+        self.extractor = PhraseExtractor.from_params(profile_params(params, self.profile), self._encode_many)
+
+    @property
+    def profile(self) -> Any:
+        """"small" or "capable": how the configured LLM is prompted (`rag.llm.model_profile`)."""
+        if self._profile is None:
+            try:
+                self._profile = model_profile(self.settings.llm)
+            except LLMUnavailableError as e:
+                log.warning("cannot read the model's profile (%s); prompting it as a small model", e)
+                self._profile = "small"
+        return self._profile
 
     @classmethod
     def open(cls, home: str | Path | None = None, settings: Settings | None = None, **overrides: Any) -> Engine:
@@ -173,22 +205,35 @@ class Engine:
         return self.ask(question, filters=filters, top_k=top_k, history=history, as_of=as_of)
 
     def condense(self, history: History | None, question: str) -> str:
+        """The standalone form of a follow-up (unchanged without history)."""
         if not history:
             return question
         mode = self.settings.llm.condense
-        if mode == "llm" or (mode == "auto" and self.settings.llm.backend == "openai"):
+        if mode == "llm" or (mode == "auto" and self.profile == "capable"):
             try:
-                if self._gen_lock is not None:
-                    with self._gen_lock:
-                        return condense_llm(self.llm, history, question)[:MAX_QUESTION_CHARS]
-                return condense_llm(self.llm, history, question)[:MAX_QUESTION_CHARS]
+                with llama_lock(self.settings.llm):
+                    return condense_llm(self.llm, history, question)[:MAX_QUESTION_CHARS]
             except LLMUnavailableError as e:
                 log.warning("LLM condensation failed (%s); using the rule-based fallback", e)
         return condense_rules([(q[:300], a) for q, a in history], question)
 
+    def explain(self, question: str, filters: Filters | dict[str, Any] | None = None, top_k: int | None = None,
+                history: History | None = None, as_of: date | None = None) -> Explanation:
+        """Everything behind one answer: both candidates, the policy's features and its decision.
+
+        When to use: calibrating the answer policy (`evals/calibrate.py`) and debugging a refusal."""
+        out: list[Explanation] = []
+        for _ in self._run(question, history, filters, top_k, as_of, out):
+            pass
+        return out[0]
+
     def stream(self, question: str, history: History | None = None, filters: Filters | dict[str, Any] | None = None,
                top_k: int | None = None, as_of: date | None = None) -> Iterator[StreamEvent]:
         """Yield StatusEvents and TokenEvents while working, then one AnswerEvent."""
+        yield from self._run(question, history, filters, top_k, as_of, None)
+
+    def _run(self, question: str, history: History | None, filters: Filters | dict[str, Any] | None,
+             top_k: int | None, as_of: date | None, explain: list[Explanation] | None) -> Iterator[StreamEvent]:
         t0 = time.perf_counter()
         question = (question or "").strip()
         if not question:
@@ -198,41 +243,47 @@ class Engine:
         flt = Filters.coerce(filters)
         if self.store.is_empty():
             raise EmptyStoreError(self.settings.home)
+        rs = self.settings.retrieval
+        k = top_k or rs.top_k
         timings: dict[str, float] = {}
         standalone = self.condense(history, question)
         timings["condense_s"] = time.perf_counter() - t0
-        window = resolve_relative_dates(standalone, as_of or reference_date(self.store.latest_published()))
 
         yield StatusEvent("retrieving")
         t = time.perf_counter()
-        nodes = []
-        if window and not (flt.since or flt.until):
-            nodes = self.retriever.retrieve(standalone, Filters(flt.source, window[0], window[1]), top_k)
-        if not nodes:  # no relative date, or nothing dated in that window
-            nodes = self.retriever.retrieve(standalone, flt, top_k)
+        retrieval = self.retriever.retrieve_detailed(standalone, flt, k, self._windows(standalone, flt, as_of))
+        nodes = retrieval.nodes
         timings["retrieval_s"] = time.perf_counter() - t
         t = time.perf_counter()
+        q = Question.parse(standalone)
         followup = standalone != question
-        ev = self.selector.select(standalone, self._encode_one(standalone), nodes, self.retriever.articles.get,
-                                  k=self.settings.retrieval.evidence_k, focus=question if followup else None,
-                                  focus_vec=self._encode_one(question) if followup else None)
+        focus = Question.parse(question) if followup else None
+        ev = self.selector.select(q, self._encode_one(standalone), nodes, self.retriever.articles.get, k=rs.evidence_k,
+                                  focus=focus, focus_vec=self._encode_one(question) if followup else None)
         timings["evidence_s"] = time.perf_counter() - t
+        base = evidence_features(focus or q, ev, retrieval, k)
 
-        def done(text: str, abstained: bool, cites: list[Any], mode: str, note: str = "") -> AnswerEvent:
+        def done(text: str, action: str, cites: list[Any], mode: str, features: PolicyFeatures, note: str = "",
+                 cands: Candidates | None = None, decision: Decision | None = None, draft: str = "",
+                 verification: Verification | None = None) -> AnswerEvent:
             timings["total_s"] = time.perf_counter() - t0
             timings.setdefault("first_token_s", timings["total_s"])
-            related = [compose.passage(e) for e in ev.items] if abstained else []
-            return AnswerEvent(Answer(question=question, text=text, abstained=abstained, citations=[] if abstained else cites,
-                                      related=related, timings={k: round(v, 4) for k, v in timings.items()},
-                                      standalone_question=standalone, mode=mode,  # type: ignore[arg-type]
-                                      note=note, retrieved=[self._passage(n) for n in nodes]))
+            abstained = action == "refuse"
+            ans = Answer(question=question, text=text, abstained=abstained, citations=[] if abstained else cites,
+                         related=[compose.passage(e) for e in ev.items] if abstained else [],
+                         timings={key: round(v, 4) for key, v in timings.items()}, standalone_question=standalone,
+                         mode=mode, note=note, retrieved=[self._passage(n) for n in nodes],  # type: ignore[arg-type]
+                         features={**features.to_dict(), **({"p_answer": decision.p_answer, "p_extract": decision.p_extract}
+                                                             if decision else {})})  # type: ignore[dict-item]
+            if explain is not None:
+                explain.append(Explanation(ans, cands, decision, focus or q, ev, base, draft, verification))
+            return AnswerEvent(ans)
 
-        if self._should_abstain(ev):
-            yield done(compose.abstention_text(ev), True, [], "abstained")
+        if not ev.items or (explain is None and not self.policy.could_answer(base)):
+            yield done(compose.abstention_text(ev), "refuse", [], "abstained", base)
             return
 
-        draft = ""
-        llm_note = ""
+        draft, llm_note = "", ""
         try:
             llm = self.llm
         except LLMUnavailableError as e:
@@ -240,43 +291,44 @@ class Engine:
         if llm is not None:
             yield StatusEvent("generating")
             t = time.perf_counter()
-            if self._gen_lock is not None:
-                self._gen_lock.acquire()
+            gen = Generator(llm, self.profile, self.settings.llm.context_window, self.settings.llm.max_tokens)
             try:
-                for delta in Generator(llm).stream(standalone, ev.items):
-                    if not draft:
-                        timings["first_token_s"] = time.perf_counter() - t0
-                    draft += delta
-                    yield TokenEvent(delta)
+                with llama_lock(self.settings.llm):
+                    for delta in gen.stream(standalone, ev.items):
+                        if not draft:
+                            timings["first_token_s"] = time.perf_counter() - t0
+                        draft += delta
+                        yield TokenEvent(delta)
             except LLMUnavailableError as e:
                 log.warning("generation failed, answering extractively: %s", e)
                 draft, llm_note = "", f"LLM unavailable ({e}); extractive answer"
-            finally:
-                if self._gen_lock is not None:
-                    self._gen_lock.release()
             timings["generation_s"] = time.perf_counter() - t
         yield StatusEvent("verifying")
         verification = self.verifier.verify(draft, ev.items, standalone)
-        if verification.says_not_found and not verification.claims and ev.best_score < self._threshold + 0.08:
-            yield done(compose.abstention_text(ev), True, [], "abstained")
+        cands = build_candidates(focus or q, ev, base, draft, verification, self.extractor)
+        decision = self.policy.decide(cands.features, cands.answer is not None and not llm_note, cands.extract is not None)
+        chosen = cands.answer if decision.action == "answer" else cands.extract
+        if decision.action == "refuse" or chosen is None:
+            yield done(compose.abstention_text(ev), "refuse", [], "abstained", cands.features, llm_note, cands, decision,
+                       draft, verification)
             return
-        text, cites = compose.compose_verified(verification, ev)
-        # A small model's verified sentence can still miss the point: keep it only when it cites the
-        # best evidence and contains what the question asks for (a number for "how many", ...).
-        cites_best = any(1 in c.evidence for c in verification.claims)
-        if verification.claims and cites and cites_best and compose.answers_question(question, text):
-            yield done(text, False, cites, "generated")
-            return
-        text, cites = compose.compose_extractive(standalone, ev)
-        yield done(text, False, cites, "extractive", note=llm_note)
+        yield done(chosen.text, decision.action, chosen.citations, chosen.mode, cands.features, llm_note, cands, decision,
+                   draft, verification)
 
-    @property
-    def _threshold(self) -> float:
-        return self.settings.retrieval.abstain_threshold
-
-    def _should_abstain(self, ev: EvidenceSet) -> bool:
-        return (not ev.items or bool(ev.missing_terms) or ev.best_score < self._threshold
-                or ev.coverage < self.settings.retrieval.min_coverage)
+    def _windows(self, question: str, flt: Filters, as_of: date | None) -> list[Filters]:
+        """Date windows whose articles rank higher: a relative date in the question ("this week",
+        "on Wednesday") resolved against `as_of`, and the `recency_days` before `as_of`."""
+        if flt.since or flt.until:
+            return []
+        ref = as_of or reference_date(self.store.latest_published())
+        out = []
+        window = resolve_relative_dates(question, ref)
+        if window:
+            out.append(Filters(flt.source, window[0], window[1]))
+        days = self.settings.retrieval.recency_days
+        if as_of is not None and days:
+            out.append(Filters(flt.source, as_of - timedelta(days=days), as_of + timedelta(days=1)))
+        return out
 
     def close(self) -> None:
         self.store.close()

@@ -17,6 +17,7 @@ import functools
 import logging
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from llama_index.core.llms import MockLLM
@@ -127,8 +128,44 @@ class BM25ChunkRetriever(BaseRetriever):
         return out
 
 
+class _Fixed(BaseRetriever):
+    """A retriever that returns results computed beforehand (to fuse lists we also inspect)."""
+
+    def __init__(self, nodes: list[NodeWithScore]) -> None:
+        super().__init__()
+        self.nodes = nodes
+
+    def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
+        return list(self.nodes)
+
+
+@dataclass
+class Retrieval:
+    """The fused chunks of one question, and what each retriever found on its own (global lists),
+    so the answer policy can tell whether dense and BM25 agree."""
+
+    nodes: list[NodeWithScore]
+    dense_ids: list[str] = field(default_factory=list)
+    bm25_ids: list[str] = field(default_factory=list)
+
+    def agreement(self, k: int) -> float:
+        """Share of the top-`k` fused chunks that both retrievers found in their top `k`."""
+        if not self.nodes:
+            return 0.0
+        both = set(self.dense_ids[:k]) & set(self.bm25_ids[:k])
+        top = [n.node.node_id for n in self.nodes[:k]]
+        return sum(1 for cid in top if cid in both) / len(top)
+
+    def found_by_both(self, chunk_id: str, k: int) -> bool:
+        return chunk_id in self.dense_ids[:k] and chunk_id in self.bm25_ids[:k]
+
+
 class HybridRetriever:
-    """Dense + BM25 with reciprocal-rank fusion. Thread-safe; build once per process."""
+    """Dense + BM25 with reciprocal-rank fusion. Thread-safe; build once per process.
+
+    `windows` (date ranges near the question's date) add dense and BM25 lists restricted to them to
+    the fusion: articles published near the date rank higher without the others being excluded.
+    """
 
     def __init__(self, store: ArticleStore, vectors: ChunkVectors, bm25: Callable[[], BM25Index],
                  encode: Callable[[str], Any], settings: Settings) -> None:
@@ -140,19 +177,33 @@ class HybridRetriever:
 
             self._reranker = SentenceTransformerRerank(model=settings.retrieval.reranker, top_n=settings.retrieval.top_k)
 
-    def retrievers(self, filters: Filters, k: int) -> list[BaseRetriever]:
-        return [DenseChunkRetriever(self.vectors, self.articles, self.encode, filters, k),
+    def retrievers(self, filters: Filters, k: int, encode: Callable[[str], Any] | None = None) -> list[BaseRetriever]:
+        return [DenseChunkRetriever(self.vectors, self.articles, encode or self.encode, filters, k),
                 BM25ChunkRetriever(self.bm25(), self.store, self.articles, filters, k)]
 
     def retrieve(self, question: str, filters: Filters | None = None, top_k: int | None = None) -> list[NodeWithScore]:
+        return self.retrieve_detailed(question, filters, top_k).nodes
+
+    def retrieve_detailed(self, question: str, filters: Filters | None = None, top_k: int | None = None,
+                          windows: list[Filters] | None = None) -> Retrieval:
         filters = filters or Filters()
         top_k = top_k or self.settings.retrieval.top_k
+        k = max(self.settings.retrieval.candidates, top_k)
         self.articles.refresh()
+        bundle = QueryBundle(question)
+        vec = self.encode(question)  # once, for every dense list
+
+        def encode(_: str) -> Any:
+            return vec
+
+        lists = [r.retrieve(bundle) for r in self.retrievers(filters, k, encode)]
+        for w in windows or []:
+            lists += [r.retrieve(bundle) for r in self.retrievers(w, k, encode)]
         fusion = QueryFusionRetriever(
-            self.retrievers(filters, max(self.settings.retrieval.candidates, top_k)), llm=MockLLM(),
-            mode=FUSION_MODES.RECIPROCAL_RANK, similarity_top_k=top_k, num_queries=1, use_async=False,
+            [_Fixed(x) for x in lists], llm=MockLLM(), mode=FUSION_MODES.RECIPROCAL_RANK,
+            similarity_top_k=top_k, num_queries=1, use_async=False,
         )
-        nodes = fusion.retrieve(QueryBundle(question))
+        nodes = fusion.retrieve(bundle)
         if self._reranker is not None and nodes:
-            nodes = self._reranker.postprocess_nodes(nodes, query_bundle=QueryBundle(question))
-        return nodes[:top_k]
+            nodes = self._reranker.postprocess_nodes(nodes, query_bundle=bundle)
+        return Retrieval(nodes[:top_k], [n.node.node_id for n in lists[0]], [n.node.node_id for n in lists[1]])

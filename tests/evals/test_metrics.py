@@ -208,3 +208,15 @@ def test_mean_and_percentile() -> None:
     assert M.percentile([1, 2], 0) == 1 and M.percentile([1, 2], 100) == 2
     with pytest.raises(ValueError):
         M.percentile([1], 101)
+
+
+def test_own_words_drops_markers_and_quotes() -> None:
+    assert M.own_words('Glasgow [1]. “The UK opened its first room in Glasgow” [1]') == "Glasgow."
+    assert M.own_words('He said "no progress" today [2].') == "He said today."
+    assert M.own_words("") == ""
+
+
+def test_crag_point() -> None:
+    assert M.crag_point(True, False, True) == 1
+    assert M.crag_point(True, True, False) == 0 and M.crag_point(False, True, False) == 0
+    assert M.crag_point(True, False, False) == -1 and M.crag_point(False, False, True) == -1

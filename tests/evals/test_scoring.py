@@ -134,3 +134,57 @@ def test_summarize_without_citations_or_answerable_rows() -> None:
     s = summarize([_row("e", score_item(un, Prediction("", True), text_of, 8), {})])
     assert s["span_validity"] is None and s["answer_accuracy"] is None and s["latency_p50_s"] is None
     assert s["abstention_f1"] == 1.0
+
+
+def test_own_words_accuracy_ignores_gold_inside_quoted_evidence() -> None:
+    ev_end = ART.index("\n")
+    quoted = Prediction(answer=f"According to the articles: “{MAYOR_EV}” [1]", abstained=False, citations=[cite(0, ev_end)])
+    s = score_item(mayor(), quoted, text_of, k=8)
+    assert s["answer_correct"] == 0.0 and s["answer_correct_any_text"] == 1.0
+    assert s["answered_cited"] == 0.0 and s["crag"] == -1.0
+    said = Prediction(answer="Vitali Klitschko [1].", abstained=False, citations=[cite(0, ev_end)])
+    s2 = score_item(mayor(), said, text_of, k=8)
+    assert s2["answer_correct"] == 1.0 and s2["answered_cited"] == 1.0 and s2["crag"] == 1.0
+
+
+def test_right_but_uncited_scores_minus_one_and_refusal_zero() -> None:
+    ev_end = ART.index("\n")
+    wrong_cite = Prediction(answer="Vitali Klitschko [1].", abstained=False, citations=[cite(ev_end + 2, len(ART))])
+    s = score_item(mayor(), wrong_cite, text_of, k=8)
+    assert s["answer_correct"] == 1.0 and s["answered_cited"] == 0.0 and s["crag"] == -1.0
+    refused = score_item(mayor(), Prediction("The articles don't say.", True), text_of, k=8)
+    assert refused["crag"] == 0.0 and refused["answered_cited"] == 0.0 and refused["citation_recall_all"] == 0.0
+    un = EvalItem(id="u", question="Population of Odesa?", answerable=False)
+    answered_un = score_item(un, Prediction("About 1 million [1].", False, [cite(0, ev_end)]), text_of, k=8)
+    assert answered_un["crag"] == -1.0 and answered_un["answered_cited"] is None
+
+
+def test_long_form_gold_counts_right_when_the_citation_is_gold_evidence() -> None:
+    ev_end = ART.index("\n")
+    item = EvalItem(id="l", question="What did the mayor say?", answers=["The mayor said fourteen people were hurt."],
+                    evidence=[MAYOR_EV], answer_style="long")
+    good = score_item(item, Prediction("14 people were hospitalized [1].", False, [cite(0, ev_end)]), text_of, k=8)
+    assert good["answer_correct"] is None and good["answered_cited"] == 1.0 and good["crag"] == 1.0
+    bad = score_item(item, Prediction("550 drones [1].", False, [cite(ev_end + 2, len(ART))]), text_of, k=8)
+    assert bad["answered_cited"] == 0.0 and bad["crag"] == -1.0
+
+
+def test_article_level_retrieval_hit_ignores_chunk_boundaries() -> None:
+    ev_end = ART.index("\n")
+    other_chunk = Prediction("x", True, retrieved=[cite(ev_end + 2, len(ART))])
+    s = score_item(mayor(), other_chunk, text_of, k=8)
+    assert s["retrieval_hit_at_k"] == 0.0 and s["retrieval_article_hit_at_k"] == 1.0
+
+
+def test_summary_reports_crag_and_answered_cited_rate() -> None:
+    ev_end = ART.index("\n")
+    un = EvalItem(id="u", question="Population?", answerable=False)
+    rows = [
+        _row("e", score_item(mayor(), Prediction("Vitali Klitschko [1]", False, [cite(0, ev_end)]), text_of, 8), {}),
+        _row("e", score_item(mayor(), Prediction("no idea", True), text_of, 8), {}),
+        _row("e", score_item(un, Prediction("It is 5 [1]", False, [cite(0, ev_end)]), text_of, 8), {}),
+        _row("e", score_item(un, Prediction("", True), text_of, 8), {}),
+    ]
+    s = summarize(rows)
+    assert s["crag_score"] == 0.0  # (+1 + 0 - 1 + 0) / 4
+    assert s["answered_cited_rate"] == 0.5 and s["citation_recall_all"] == 0.5

@@ -1,0 +1,411 @@
+"""Fit the answer policy and the phrase extractor on the calibration split, out of sample.
+
+The calibration split is RealTimeQA 2024's odd ISO weeks and one fixed half of CLAPNQ dev-a (by
+id hash); figures are reported on the other split only (`citewire eval ... --split report`).
+
+One command refits and writes the packaged file::
+
+    python -m evals.calibrate --rtqa-weeks 8 --out rag/data/policy.json
+
+Steps: (1) ask every calibration question once through `Engine.explain` (retrieval, evidence, the
+LLM's draft: cached in ``--cache`` so refits are free); (2) fit the phrase extractor, a logistic
+regression over candidate phrases labelled by whether they contain a gold answer; (3) rebuild both
+candidate answers with it and label each by the eval metric (answered right AND cited); (4) fit one
+logistic regression per candidate; (5) pick the thresholds that maximise the CRAG score on
+out-of-fold probabilities, with a wrong answer costing 1 (balanced), 2 (cautious) or 0.5 (eager).
+
+Example:
+    >>> rows = collect(load_suite("clapnq", split="calib"), Settings())
+    >>> section = fit(rows)
+    >>> section["thresholds"]["balanced"]
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import logging
+import pickle
+import sys
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from citewire.settings import Settings, offline_env
+from evals import metrics as M
+from evals.loaders import EvalItem, Suite, load_suite
+from evals.scoring import Prediction, score_item
+
+log = logging.getLogger(__name__)
+PENALTIES = {"cautious": 2.0, "balanced": 1.0, "eager": 0.5}
+
+
+@dataclass
+class Collected:
+    """One calibration question: its gold and everything `Engine.explain` saw."""
+
+    suite: str
+    item: EvalItem
+    explanation: Any  # rag.engine.Explanation
+    texts: dict[str, str]  # article id -> stored text, for scoring spans offline
+
+
+def collect(suite: Suite, settings: Settings, show_progress: bool = True) -> list[Collected]:
+    """Ask every question of `suite` once (LLM included), keeping the full explanation."""
+    from tqdm.auto import tqdm
+
+    from evals.stores import prepare_store
+    from rag import Engine
+
+    store = prepare_store(suite.corpus, settings, show_progress=show_progress)
+    engine = Engine.open(settings=store.settings)
+    out: list[Collected] = []
+    try:
+        for item in tqdm(suite.items, desc=f"calibrate {suite.name}", unit="q", disable=not show_progress):
+            x = engine.explain(item.question, as_of=date.fromisoformat(item.as_of) if item.as_of else None)
+            ids = {p.article_id for p in x.answer.retrieved}
+            if x.evidence is not None:
+                ids |= {e.article.id for e in x.evidence.items}
+            out.append(Collected(suite.name, item, x, {a: engine.article(a).text for a in ids}))
+    finally:
+        engine.close()
+    return out
+
+
+@dataclass
+class SentenceRows:
+    """Stage A: candidate evidence statements of one question, their features and gold labels."""
+
+    suite: str
+    features: list[list[float]]
+    labels: list[float]
+
+
+def sentence_label(item: EvalItem, article_text: str, start: int, end: int) -> float:
+    """A statement is gold when it contains a short gold answer, or overlaps located gold evidence."""
+    if not item.answerable:
+        return 0.0
+    if item.answer_style == "short" and item.answers:
+        return float(M.contains_answer(article_text[start:end], item.answers))
+    for quote in item.evidence:
+        for s, e in M.locate(article_text, quote):
+            if M.significant_overlap(("a", start, end), ("a", s, e)):
+                return 1.0
+    return 0.0
+
+
+def collect_sentences(suite: Suite, settings: Settings, show_progress: bool = True) -> list[SentenceRows]:
+    """Stage A (no LLM): every candidate statement of every answerable question, featurised."""
+    from tqdm.auto import tqdm
+
+    from evals.stores import prepare_store
+    from rag import Engine
+    from rag.filters import Filters
+    from rag.question import Question
+
+    store = prepare_store(suite.corpus, settings, show_progress=show_progress)
+    ss = store.settings.model_copy(update={"llm": store.settings.llm.model_copy(update={"backend": "none"})})
+    engine = Engine.open(settings=ss)
+    out: list[SentenceRows] = []
+    try:
+        for item in tqdm(suite.items, desc=f"sentences {suite.name}", unit="q", disable=not show_progress):
+            if not item.answerable:
+                continue
+            as_of = date.fromisoformat(item.as_of) if item.as_of else None
+            windows = engine._windows(item.question, Filters(), as_of)
+            nodes = engine.retriever.retrieve_detailed(item.question, Filters(), None, windows).nodes
+            cands, feats = engine.selector.featurize(Question.parse(item.question), engine._encode_one(item.question),
+                                                      nodes, engine.retriever.articles.get)
+            labels = [sentence_label(item, c.article.text, c.article.sentences[c.i].start, c.article.sentences[c.i].end)
+                      for c in cands]
+            if any(labels):
+                out.append(SentenceRows(suite.name, feats.tolist(), labels))
+    finally:
+        engine.close()
+    return out
+
+
+def fit_evidence(rows: list[SentenceRows]) -> dict[str, Any]:
+    """Sentence-scoring weights: a logistic regression of "this statement is gold" on its features."""
+    from rag.evidence import SENTENCE_FEATURES
+
+    x = np.array([f for r in rows for f in r.features])
+    y = np.array([v for r in rows for v in r.labels])
+    coef, b = _logistic(x, y)
+    from rag.evidence import DEFAULT_SENTENCE_BIAS, DEFAULT_SENTENCE_WEIGHTS
+
+    default = np.array([DEFAULT_SENTENCE_WEIGHTS.get(f, 0.0) for f in SENTENCE_FEATURES])
+    return {"weights": dict(zip(SENTENCE_FEATURES, coef)), "bias": b, "questions": len(rows), "statements": int(len(y)),
+            "positives": int(y.sum()),
+            "gold_top1_default": _top_hits(rows, default, DEFAULT_SENTENCE_BIAS, 1),
+            "gold_top4_default": _top_hits(rows, default, DEFAULT_SENTENCE_BIAS, 4),
+            "gold_top1_fitted_2fold": _cv_top_hits(rows, 1), "gold_top4_fitted_2fold": _cv_top_hits(rows, 4)}
+
+
+def _top_hits(rows: list[SentenceRows], w: np.ndarray, b: float, k: int) -> float:
+    """Share of questions whose best `k` statements (by w.x + b) include a gold one."""
+    hits = 0
+    for r in rows:
+        order = np.argsort(-(np.array(r.features) @ w + b))[:k]
+        hits += any(r.labels[i] > 0 for i in order)
+    return round(hits / max(len(rows), 1), 4)
+
+
+def _cv_top_hits(rows: list[SentenceRows], k: int, fitter: Any = None) -> float:
+    """`_top_hits` of weights fitted on the other half of the questions (2-fold, by question)."""
+    halves = [rows[0::2], rows[1::2]]
+    total = 0.0
+    for i in (0, 1):
+        train, test = halves[1 - i], halves[i]
+        if not train or not test:
+            return 0.0
+        if fitter is not None:
+            coef, b = fitter(train)
+        else:
+            coef, b = _logistic(np.array([f for r in train for f in r.features]),
+                                np.array([v for r in train for v in r.labels]))
+        total += _top_hits(test, np.array(coef), b, k) * len(test)
+    return round(total / len(rows), 4)
+
+
+def _prediction(text: str, citations: list[Any], retrieved: list[Any]) -> Prediction:
+    return Prediction(answer=text, abstained=False,
+                      citations=[{"n": c.n, "article_id": c.article_id, "start": c.start, "end": c.end, "quote": c.quote}
+                                 for c in citations],
+                      retrieved=[{"article_id": p.article_id, "start": p.start, "end": p.end, "quote": p.quote}
+                                 for p in retrieved])
+
+
+def label(row: Collected, composed: Any) -> float:
+    """1.0 when showing `composed` would be answered right AND cited, by the eval's own metric."""
+    if composed is None or not row.item.answerable:
+        return 0.0
+    pred = _prediction(composed.text, composed.citations, row.explanation.answer.retrieved)
+    s = score_item(row.item, pred, lambda a: row.texts.get(a), k=len(pred.retrieved) or 8)
+    return float(s["answered_cited"] or 0.0)
+
+
+def _logistic(x: np.ndarray, y: np.ndarray, c: float = 1.0) -> tuple[list[float], float]:
+    """A standardised L2 logistic regression, returned in raw feature space (coef, intercept)."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.preprocessing import StandardScaler
+
+    scaler = StandardScaler().fit(x)
+    scale = np.where(scaler.scale_ > 0, scaler.scale_, 1.0)
+    lr = LogisticRegression(C=c, max_iter=2000).fit((x - scaler.mean_) / scale, y)
+    coef = lr.coef_[0] / scale
+    return [float(v) for v in coef], float(lr.intercept_[0] - np.sum(lr.coef_[0] * scaler.mean_ / scale))
+
+
+def phrase_label(phrase: str, answers: list[str]) -> float:
+    """A candidate phrase is gold when it contains a gold answer and is at most two words longer."""
+    if not M.contains_answer(phrase, answers):
+        return 0.0
+    n = len(M.tokens(phrase))
+    return float(any(M.contains_answer(phrase, [a]) and n <= len(M.tokens(a)) + 2 for a in answers))
+
+
+def fit_extractor(rows: list[Collected], encode: Any = None) -> dict[str, Any]:
+    """Candidate phrases of short-answer questions, labelled by containing a gold answer."""
+    from rag.extract import DEFAULT_WEIGHTS, FEATURES, PhraseExtractor
+
+    base = PhraseExtractor(DEFAULT_WEIGHTS, encode=encode)
+    groups: list[tuple[list[list[float]], list[float]]] = []
+    for r in rows:
+        x = r.explanation
+        if x.evidence is None or not x.evidence.items or not r.item.answers or r.item.answer_style != "short":
+            continue
+        cands = base.candidates(x.question, x.evidence.items, x.draft)
+        labels = [phrase_label(c.text, r.item.answers) for c in cands]
+        if any(labels):  # else no candidate holds the answer: nothing to rank
+            groups.append(([[c.features[f] for f in FEATURES] for c in cands], labels))
+    if len(groups) < 10:
+        log.warning("only %d questions with a gold candidate: keeping the default extractor weights", len(groups))
+        return {"weights": DEFAULT_WEIGHTS, "bias": 0.0, "questions": len(groups)}
+    as_rows = [SentenceRows("", g[0], g[1]) for g in groups]
+    coef = _pairwise(as_rows)
+    default = np.array([DEFAULT_WEIGHTS.get(f, 0.0) for f in FEATURES])
+    return {"weights": dict(zip(FEATURES, coef)), "bias": 0.0, "questions": len(groups),
+            "candidates": sum(len(g[1]) for g in groups), "gold_top1_default": _top_hits(as_rows, default, 0.0, 1),
+            "gold_top1_fitted_2fold": _cv_top_hits(as_rows, 1, fitter=lambda rs: (_pairwise(rs), 0.0))}
+
+
+def _pairwise(rows: list[SentenceRows], c: float = 1.0) -> list[float]:
+    """A ranking model (RankSVM-style pairwise logistic regression): gold minus non-gold candidate
+    feature differences of the same question, so every question weighs the same whatever its size."""
+    from sklearn.linear_model import LogisticRegression
+
+    diffs, ys = [], []
+    for r in rows:
+        x = np.array(r.features)
+        pos = [i for i, v in enumerate(r.labels) if v > 0]
+        neg = [i for i, v in enumerate(r.labels) if v <= 0]
+        if not pos or not neg:
+            continue
+        w = 1.0 / (len(pos) * len(neg))
+        for i in pos:
+            d = x[i] - x[neg]
+            diffs += [d, -d]
+            ys += [np.ones(len(neg)), np.zeros(len(neg))]
+            _ = w
+    xd, yd = np.vstack(diffs), np.concatenate(ys)
+    scale = np.where(xd.std(axis=0) > 0, xd.std(axis=0), 1.0)
+    lr = LogisticRegression(C=c, fit_intercept=False, max_iter=3000).fit(xd / scale, yd)
+    return [float(v) for v in lr.coef_[0] / scale]
+
+
+def policy_rows(rows: list[Collected], extractor: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(features, y_answer, has_answer, y_extract, answerable) per question with evidence."""
+    from rag.answering import build_candidates
+
+    xs, ya, ha, ye, ans = [], [], [], [], []
+    for r in rows:
+        x = r.explanation
+        if x.evidence is None or not x.evidence.items or x.base is None:
+            continue  # the engine refuses without evidence, whatever the policy
+        c = build_candidates(x.question, x.evidence, x.base, x.draft, x.verification, extractor)
+        xs.append(c.features.vector())
+        ya.append(label(r, c.answer))
+        ha.append(float(c.answer is not None))
+        ye.append(label(r, c.extract))
+        ans.append(float(r.item.answerable))
+    return np.array(xs), np.array(ya), np.array(ha), np.array(ye), np.array(ans)
+
+
+def _oof(x: np.ndarray, y: np.ndarray, mask: np.ndarray, folds: int = 5) -> np.ndarray:
+    """Out-of-fold probabilities (0 where `mask` is false)."""
+    from sklearn.model_selection import StratifiedKFold
+
+    p = np.zeros(len(y))
+    idx = np.flatnonzero(mask)
+    if len(idx) < folds * 2 or len(set(y[idx])) < 2:
+        return p
+    for tr, te in StratifiedKFold(folds, shuffle=True, random_state=0).split(x[idx], y[idx]):
+        coef, b = _logistic(x[idx][tr], y[idx][tr])
+        z = x[idx][te] @ np.array(coef) + b
+        p[idx[te]] = 1 / (1 + np.exp(-z))
+    return p
+
+
+def crag(pa: np.ndarray, pe: np.ndarray, ya: np.ndarray, ye: np.ndarray, t: float, penalty: float, n_total: int) -> float:
+    """Mean CRAG over all `n_total` calibration questions (those without evidence score 0)."""
+    choose_a = pa >= pe
+    p = np.where(choose_a, pa, pe)
+    right = np.where(choose_a, ya, ye)
+    shown = p >= t
+    return float(np.sum(np.where(shown, np.where(right > 0, 1.0, -penalty), 0.0)) / max(n_total, 1))
+
+
+def fit(rows: list[Collected], encode: Any = None) -> dict[str, Any]:
+    """The fitted policy section (models, thresholds, extractor, provenance) for one LLM profile.
+
+    `encode` is the embedder's batch encode (the extractor's head-noun similarity needs it)."""
+    from rag.extract import PhraseExtractor
+
+    ex_params = fit_extractor(rows, encode)
+    extractor = PhraseExtractor(ex_params["weights"], ex_params["bias"], encode)
+    x, ya, ha, ye, answerable = policy_rows(rows, extractor)
+    section: dict[str, Any] = {"extractor": ex_params}
+    for name, y, mask in (("answer", ya, ha > 0), ("extract", ye, np.ones(len(ye), bool))):
+        coef, b = _logistic(x[mask], y[mask]) if len(set(y[mask])) > 1 else ([0.0] * x.shape[1], -5.0)
+        section[name] = {"coef": coef, "intercept": b, "n": int(mask.sum()), "positives": int(y[mask].sum())}
+    pa, pe = _oof(x, ya, ha > 0), _oof(x, ye, np.ones(len(ye), bool))
+    grid = [round(t, 2) for t in np.arange(0.05, 0.96, 0.01)]
+    thresholds, curve = {}, {}
+    for risk, pen in PENALTIES.items():
+        scores = [crag(pa, pe, ya, ye, t, pen, len(rows)) for t in grid]
+        thresholds[risk] = grid[int(np.argmax(scores))]
+        curve[risk] = round(max(scores), 4)
+    section["thresholds"] = thresholds
+    section["fitted_on"] = {
+        "questions": len(rows), "with_evidence": int(len(x)), "answerable": int(answerable.sum()),
+        "suites": sorted({r.suite for r in rows}),
+        "out_of_fold_crag_at_threshold": curve,
+        "oracle_crag": round(float(np.mean([max(a, e) for a, e in zip(ya, ye)]) * len(x) / max(len(rows), 1)), 4),
+    }
+    return section
+
+
+def _cached(folder: Path | None, name: str, make: Any) -> Any:
+    """`make()`, pickled under `folder/name.pkl` and re-used from there when present."""
+    path = folder / f"{name}.pkl" if folder else None
+    if path is not None and path.is_file():
+        log.info("re-using %s", path)
+        return pickle.loads(path.read_bytes())
+    value = make()
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(pickle.dumps(value))
+    return value
+
+
+def main(argv: list[str] | None = None) -> int:
+    offline_env()
+    p = argparse.ArgumentParser(prog="python -m evals.calibrate", description=__doc__.split("\n\n")[0])
+    p.add_argument("--rtqa", default=None, help="RealTimeQA 2024 folder (default ../shared/data/realtimeqa-2024)")
+    p.add_argument("--rtqa-weeks", default="8", help="calibration weeks sampled (odd ISO weeks only), or 'all'")
+    p.add_argument("--clapnq", default=None, help="CLAPNQ dev-a file (default ../shared/data/clapnq/dev-a.jsonl)")
+    p.add_argument("--limit", type=int, help="at most N questions per suite (a quick check, not a fit to ship)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--cache", type=Path, help="folder for collected rows (pickles): reused when present")
+    p.add_argument("--stage", choices=["evidence", "all"], default="all", help="evidence: fit only stage A and stop")
+    p.add_argument("--keep-evidence", action="store_true", help="keep the file's evidence weights (skip stage A)")
+    p.add_argument("--out", type=Path, default=None, help="policy JSON to write (default: the packaged file)")
+    p.add_argument("--profile", choices=["small", "capable"], help="profile section to write (default: the LLM's)")
+    p.add_argument("--llm", help="a pulled model name or GGUF path to calibrate with (default: configured LLM)")
+    p.add_argument("--home", type=Path)
+    args = p.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    settings = Settings(**({"home": args.home} if args.home else {}))
+    if args.llm:
+        key = "model_path" if ("/" in args.llm or args.llm.endswith(".gguf")) else "model"
+        settings = settings.model_copy(update={"llm": settings.llm.model_copy(update={key: args.llm})})
+    weeks = None if args.rtqa_weeks == "all" else args.rtqa_weeks
+    suites = [load_suite("realtimeqa", data=args.rtqa, split="calib", weeks=weeks, seed=args.seed, limit=args.limit),
+              load_suite("clapnq", data=args.clapnq, split="calib", seed=args.seed, limit=args.limit)]
+    from rag.policy import FEATURE_NAMES, POLICY_VERSION, default_path
+
+    out = args.out or default_path()
+    data = json.loads(out.read_text(encoding="utf-8")) if out.is_file() else {}
+    if data.get("version") != POLICY_VERSION or data.get("features") != list(FEATURE_NAMES):
+        data = {"version": POLICY_VERSION, "features": list(FEATURE_NAMES), "profiles": {}}
+    # stage A: how to score evidence statements (no LLM involved)
+    if not args.keep_evidence or "evidence" not in data:
+        sent_rows = _cached(args.cache, "sentences", lambda: [r for s in suites for r in collect_sentences(s, settings)])
+        data["evidence"] = fit_evidence(sent_rows)
+        if not data.get("profiles"):
+            from rag.policy import load_params
+
+            data["profiles"] = load_params()["profiles"]  # something to run stage B with
+        out.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
+        log.info("evidence weights: %s", data["evidence"])
+        if args.stage == "evidence":
+            print(json.dumps(data["evidence"], indent=1))
+            return 0
+    # stage B: the LLM's drafts over that evidence, then the extractor and the policy
+    settings = settings.model_copy(update={"retrieval": settings.retrieval.model_copy(update={"policy_path": str(out)})})
+    tag = hashlib.sha256(json.dumps(data["evidence"], sort_keys=True).encode()).hexdigest()[:8]
+    rows = _cached(args.cache, f"explain-{tag}", lambda: [r for s in suites for r in collect(s, settings)])
+    from rag.llm import model_profile, model_record
+
+    profile = args.profile or model_profile(settings.llm)
+    from ingest.embed import Embedder
+
+    section = fit(rows, Embedder.load(settings).encode)
+    section["fitted_on"]["llm"] = model_record(settings.llm)
+    section["fitted_on"]["command"] = "python -m evals.calibrate " + " ".join(argv if argv is not None else sys.argv[1:])
+    data["profiles"][profile] = section
+    out.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
+    print(json.dumps({"profile": profile, "thresholds": section["thresholds"], **section["fitted_on"]}, indent=1))
+    print(f"wrote {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    from evals.calibrate import main as _main  # run as the importable module, so pickled rows load anywhere
+
+    sys.exit(_main())

@@ -1,0 +1,192 @@
+"""The answer policy: answer, extract or refuse, decided once from named features.
+
+Two logistic models estimate, for one question, the probability that each candidate answer is right
+*and* cites supporting evidence: ``answer`` (the LLM's draft, verified or grounded to a phrase) and
+``extract`` (the best extracted phrase, or the best evidence quoted). The policy shows the more
+likely candidate when its probability reaches the threshold of the configured risk level, and
+refuses otherwise. Under the CRAG score (+1 right and cited, 0 refused, -1 anything else answered)
+answering pays exactly when that probability exceeds 1/2; `balanced` is the threshold that maximised
+CRAG on the calibration split, `cautious` and `eager` move along the curve.
+
+The coefficients live in ``rag/data/policy.json`` (versioned, with what they were fitted on);
+``python -m evals.calibrate`` refits them. Nothing here was tuned on a report split.
+
+Example:
+    >>> policy = AnswerPolicy.load(risk="balanced")
+    >>> f = PolicyFeatures(best_score=0.71, coverage=1.0, verified=1.0, phrase_grounded=1.0, qtype="place")
+    >>> policy.decide(f, has_answer=True, has_extract=True).action
+    'answer'
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import math
+from dataclasses import asdict, dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+Action = Literal["answer", "extract", "refuse"]
+Risk = Literal["cautious", "balanced", "eager"]
+RISKS: tuple[Risk, ...] = ("cautious", "balanced", "eager")
+QTYPES = ("number", "person", "date", "place", "reason", "quote", "entity", "other")
+POLICY_VERSION = 1
+
+
+def parse_risk(value: str) -> Risk:
+    """``cautious`` | ``balanced`` | ``eager``; anything else is an error naming the valid options."""
+    v = (value or "").strip().lower()
+    if v not in RISKS:
+        raise ValueError(f"unknown risk level {value!r}: valid are {', '.join(RISKS)}")
+    return v  # type: ignore[return-value]
+
+
+@dataclass(frozen=True)
+class PolicyFeatures:
+    """What the policy sees of one question. Every field is a number in a small range (flags are
+    0/1); `qtype` is one-hot encoded by `vector()`.
+
+    When to use: build one per question from the evidence, the draft and the candidates
+    (`rag/engine.py` does), store it with the answer (`Answer.features`) so calibration can refit.
+    """
+
+    best_score: float = 0.0  # evidence score of the best statement
+    best_semantic: float = 0.0
+    best_lexical: float = 0.0
+    coverage: float = 0.0  # share of asked terms matched by the best item (+-1 sentence)
+    asked_names_missing: float = 0.0  # count, capped at 3
+    framing_names_missing: float = 0.0  # count, capped at 3
+    n_support: float = 0.0  # statements within 0.05 of the best, capped at 5
+    type_cue: float = 0.0  # the best item holds what the question type asks for
+    rank_agreement: float = 0.0  # share of the fused top chunks that dense and BM25 both found
+    top_in_both: float = 0.0  # the best evidence's chunk was found by both retrievers
+    llm_not_found: float = 0.0  # the LLM said the evidence lacks the answer
+    verified: float = 0.0  # a verified claim of the draft cites the best evidence
+    phrase_grounded: float = 0.0  # the LLM's answer phrase occurs in the evidence
+    answers_type: float = 0.0  # the answer candidate holds what the question type asks for
+    extract_score: float = 0.0  # score of the best extracted phrase (0 when none)
+    extract_margin: float = 0.0  # its lead over the second candidate
+    extract_in_draft: float = 0.0  # the LLM's draft contains the extracted phrase
+    extract_recurs: float = 0.0  # share of the retrieved chunks that mention it
+    extract_head_sim: float = 0.0  # how much it looks like what is asked for (head noun / answer type)
+    extract_item_rank: float = 0.0  # 1/n of the statement it comes from (1 = the best evidence)
+    qtype: str = "other"
+
+    def vector(self) -> list[float]:
+        d = asdict(self)
+        return [float(d[k]) for k in NUMERIC_FEATURES] + [float(self.qtype == t) for t in QTYPES]
+
+    def to_dict(self) -> dict[str, float | str]:
+        return dict(asdict(self))
+
+
+NUMERIC_FEATURES: tuple[str, ...] = tuple(k for k in PolicyFeatures.__dataclass_fields__ if k != "qtype")
+FEATURE_NAMES: tuple[str, ...] = NUMERIC_FEATURES + tuple(f"qtype_{t}" for t in QTYPES)
+
+
+def features_from_dict(d: dict[str, Any]) -> PolicyFeatures:
+    """Rebuild features from `PolicyFeatures.to_dict()` (e.g. a results.json row)."""
+    known = {k: d[k] for k in NUMERIC_FEATURES if k in d}
+    return PolicyFeatures(**known, qtype=str(d.get("qtype", "other")))  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class Decision:
+    action: Action
+    p_answer: float
+    p_extract: float
+    threshold: float
+
+
+@dataclass(frozen=True)
+class _Logistic:
+    coef: tuple[float, ...]
+    intercept: float
+
+    def prob(self, x: list[float]) -> float:
+        z = self.intercept + sum(c * v for c, v in zip(self.coef, x))
+        return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
+
+
+def default_path() -> Path:
+    return Path(str(resources.files("rag") / "data" / "policy.json"))
+
+
+@functools.lru_cache(maxsize=8)
+def _read(path: str, mtime_ns: int) -> dict[str, Any]:
+    return dict(json.loads(Path(path).read_text(encoding="utf-8")))
+
+
+def load_params(path: str | Path | None = None) -> dict[str, Any]:
+    """The fitted parameters (the packaged file unless `path` is given)."""
+    p = Path(path) if path else default_path()
+    if not p.is_file():
+        from citewire.errors import CitewireError
+
+        raise CitewireError(f"answer policy file not found: {p} (refit with `python -m evals.calibrate`)")
+    data = _read(str(p), p.stat().st_mtime_ns)
+    if int(data.get("version", 0)) != POLICY_VERSION:
+        from citewire.errors import CitewireError
+
+        raise CitewireError(f"{p} has policy version {data.get('version')}, this citewire reads {POLICY_VERSION}: "
+                            "refit with `python -m evals.calibrate`")
+    return data
+
+
+def profile_params(params: dict[str, Any], profile: str) -> dict[str, Any]:
+    """The fitted section for an LLM profile ("small" / "capable"); the small one when the file has
+    no section for `profile` (it was only calibrated with the bundled model)."""
+    profiles = params["profiles"]
+    return dict(profiles.get(profile) or profiles["small"])
+
+
+def evidence_params(params: dict[str, Any]) -> dict[str, Any]:
+    """The fitted sentence-scoring weights (`rag.evidence.SENTENCE_FEATURES`), or {} for the defaults."""
+    ev = params.get("evidence") or {}
+    return {"weights": ev.get("weights"), "bias": ev.get("bias")} if ev else {}
+
+
+class AnswerPolicy:
+    """Decides answer / extract / refuse for one question from its `PolicyFeatures`.
+
+    When to use: once per question, after the draft and the candidates exist; `could_answer` tells
+    beforehand whether any LLM outcome could reach the threshold (to skip a pointless LLM call).
+    """
+
+    def __init__(self, params: dict[str, Any], risk: Risk = "balanced", profile: str = "small") -> None:
+        names = list(params["features"])
+        if names != list(FEATURE_NAMES):
+            from citewire.errors import CitewireError
+
+            raise CitewireError("the answer policy file lists other features than this citewire computes: "
+                                "refit with `python -m evals.calibrate`")
+        section = profile_params(params, profile)
+        self.params = section
+        self.risk = parse_risk(risk)
+        self.threshold = float(section["thresholds"][self.risk])
+        self.models = {m: _Logistic(tuple(section[m]["coef"]), float(section[m]["intercept"])) for m in ("answer", "extract")}
+
+    @classmethod
+    def load(cls, path: str | Path | None = None, risk: Risk = "balanced", profile: str = "small") -> AnswerPolicy:
+        return cls(load_params(path), risk, profile)
+
+    def probabilities(self, f: PolicyFeatures) -> tuple[float, float]:
+        x = f.vector()
+        return self.models["answer"].prob(x), self.models["extract"].prob(x)
+
+    def decide(self, f: PolicyFeatures, has_answer: bool, has_extract: bool) -> Decision:
+        pa, pe = self.probabilities(f)
+        pa, pe = (pa if has_answer else 0.0), (pe if has_extract else 0.0)
+        best: Action = "answer" if pa >= pe and has_answer else "extract"
+        p = max(pa, pe)
+        return Decision(best if p >= self.threshold and (has_answer or has_extract) else "refuse", pa, pe, self.threshold)
+
+    def could_answer(self, f: PolicyFeatures) -> bool:
+        """Could any draft make answering or extracting reach the threshold? (Evidence-only check.)"""
+        from dataclasses import replace
+
+        hopeful = [replace(f, llm_not_found=0.0, verified=v, phrase_grounded=v, answers_type=1.0,
+                           extract_in_draft=v) for v in (0.0, 1.0)]
+        return any(max(self.probabilities(h)) >= self.threshold for h in hopeful)

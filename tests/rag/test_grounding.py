@@ -1,0 +1,62 @@
+"""Answer-phrase grounding and extraction on hand-made evidence: offsets into the stored text."""
+
+from ingest.sentences import split_sentences
+from ingest.types import Article
+from rag.compose import compose_phrase
+from rag.evidence import Evidence, EvidenceSet, is_statement
+from rag.extract import DEFAULT_WEIGHTS, PhraseExtractor
+from rag.grounding import find, ground, novel_part, parse_short_answer
+from rag.question import Question
+
+TEXT = ("Drug room opens\n\nThe UK’s first legal drug consumption room has opened in Glasgow, allowing users to "
+        "inject drugs under supervision.\n\nWhy did it take so long?\n\nThe facility in the city’s east end cost "
+        "£2.3m [2] to set up, officials said.")
+ART = Article(id="a1", text=TEXT, title="t", sentences=split_sentences(TEXT))
+
+
+def _ev() -> list[Evidence]:
+    s1, s2 = ART.sentences[1], ART.sentences[3]
+    return [Evidence(1, ART, s1.start, s1.end, 0.8, 0.7, 0.9), Evidence(2, ART, s2.start, s2.end, 0.6, 0.5, 0.4)]
+
+
+def test_find_ignores_case_quotes_and_punctuation_but_returns_original_offsets() -> None:
+    start, end = find("uk's first legal drug", TEXT)  # type: ignore[misc]
+    assert TEXT[start:end] == "UK’s first legal drug"
+    assert find("Edinburgh", TEXT) is None
+
+
+def test_ground_prefers_the_cited_item_and_slices_the_article() -> None:
+    g = ground("glasgow", _ev(), prefer=[2])
+    assert g is not None and g.n == 1 and g.text == "Glasgow"
+    assert ART.text[g.start:g.end] == "Glasgow"
+    assert ground("Paris", _ev()) is None
+
+
+def test_parse_short_answer() -> None:
+    assert parse_short_answer("Glasgow [1].") == ("Glasgow", [1], False)
+    assert parse_short_answer("NOT FOUND")[2] is True
+    assert parse_short_answer("The answer is: New Glenn [2]\nmore") == ("New Glenn", [2], False)
+
+
+def test_headings_and_questions_are_never_evidence() -> None:
+    kinds = [is_statement(ART, i) for i in range(len(ART.sentences))]
+    assert kinds == [False, True, False, True]  # heading, statement, question, statement
+
+
+def test_novel_part_is_what_a_copied_sentence_adds() -> None:
+    q = Question.parse("The UK opened its first legal drugs consumption room in which city?")
+    assert novel_part("The UK opened its first legal drug consumption room in Glasgow.", set(q.terms)) == "Glasgow"
+
+
+def test_extractor_leads_with_the_typed_phrase_and_composes_a_citation() -> None:
+    q = Question.parse("The UK opened its first legal drugs consumption room in which city?")
+    best = PhraseExtractor(DEFAULT_WEIGHTS).best(q, _ev())
+    assert best is not None and best.text == "Glasgow" and ART.text[best.start:best.end] == "Glasgow"
+    text, cites = compose_phrase(best.text, best.n, EvidenceSet(items=_ev()))
+    assert text == "Glasgow [1]." and cites[0].quote == ART.text[cites[0].start:cites[0].end]
+    assert "Glasgow" in cites[0].quote
+
+
+def test_a_literal_marker_in_a_phrase_cannot_pose_as_a_citation() -> None:
+    text, _ = compose_phrase("£2.3m [2]", 2, EvidenceSet(items=_ev()))
+    assert "[2]" not in text and text.endswith("[1].")

@@ -1,0 +1,80 @@
+"""The answer policy: decisions from feature vectors, risk levels, the packaged fitted file."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from rag.policy import (
+    FEATURE_NAMES,
+    POLICY_VERSION,
+    AnswerPolicy,
+    PolicyFeatures,
+    features_from_dict,
+    load_params,
+    parse_risk,
+)
+
+
+def _params(answer: dict[str, float], extract: dict[str, float], bias: float = -3.0) -> dict:
+    vec = lambda d: [d.get(f, 0.0) for f in FEATURE_NAMES]  # noqa: E731
+    return {"version": POLICY_VERSION, "features": list(FEATURE_NAMES), "profiles": {"small": {
+        "answer": {"coef": vec(answer), "intercept": bias}, "extract": {"coef": vec(extract), "intercept": bias},
+        "thresholds": {"cautious": 0.8, "balanced": 0.5, "eager": 0.2}, "extractor": {"weights": {}, "bias": 0.0}}}}
+
+
+TOY = _params({"verified": 2.0, "coverage": 2.0}, {"extract_score": 1.0, "coverage": 2.0})
+
+
+def test_the_more_likely_candidate_is_shown_when_it_reaches_the_threshold() -> None:
+    policy = AnswerPolicy(TOY, "balanced")
+    strong = PolicyFeatures(coverage=1.0, verified=1.0, extract_score=0.5)
+    d = policy.decide(strong, has_answer=True, has_extract=True)
+    assert d.action == "answer" and d.p_answer > d.p_extract >= 0
+    assert policy.decide(strong, has_answer=False, has_extract=True).action == "refuse"  # p_extract ~ 0.38
+    assert policy.decide(PolicyFeatures(coverage=1.0, extract_score=2.0), True, True).action == "extract"
+
+
+def test_risk_levels_move_along_the_curve() -> None:
+    f = PolicyFeatures(coverage=1.0, extract_score=1.5)  # p_extract ~ 0.62
+    actions = {r: AnswerPolicy(TOY, r).decide(f, True, True).action for r in ("cautious", "balanced", "eager")}
+    assert actions == {"cautious": "refuse", "balanced": "extract", "eager": "extract"}
+    weak = PolicyFeatures(coverage=0.5)  # p ~ 0.12
+    assert all(AnswerPolicy(TOY, r).decide(weak, True, True).action == "refuse" for r in ("cautious", "balanced", "eager"))
+
+
+def test_could_answer_skips_hopeless_evidence() -> None:
+    policy = AnswerPolicy(TOY, "balanced")
+    assert policy.could_answer(PolicyFeatures(coverage=1.0))  # a verified draft could still reach 0.5
+    assert not policy.could_answer(PolicyFeatures(coverage=0.0, asked_names_missing=3.0))
+
+
+def test_bad_risk_and_stale_files_are_clear_errors(tmp_path) -> None:
+    with pytest.raises(ValueError, match="cautious, balanced, eager"):
+        parse_risk("yolo")
+    stale = dict(TOY, features=["best_score"])
+    from citewire.errors import CitewireError
+
+    with pytest.raises(CitewireError, match="refit"):
+        AnswerPolicy(stale)
+    path = tmp_path / "p.json"
+    path.write_text(json.dumps(dict(TOY, version=POLICY_VERSION + 1)))
+    with pytest.raises(CitewireError, match="policy version"):
+        load_params(path)
+
+
+def test_features_round_trip_through_answer_metadata() -> None:
+    f = PolicyFeatures(best_score=0.7, coverage=0.9, verified=1.0, qtype="place")
+    assert features_from_dict(json.loads(json.dumps(f.to_dict()))) == f
+    assert len(f.vector()) == len(FEATURE_NAMES)
+
+
+def test_the_packaged_policy_is_fitted_and_loads_for_every_risk() -> None:
+    params = load_params()
+    small = params["profiles"]["small"]
+    assert "calibration" in json.dumps(small["fitted_on"]) or small["fitted_on"].get("questions", 0) > 0
+    t = small["thresholds"]
+    assert t["cautious"] >= t["balanced"] >= t["eager"]
+    for risk in ("cautious", "balanced", "eager"):
+        AnswerPolicy(params, risk)
