@@ -39,7 +39,7 @@ export HF_HUB_OFFLINE := 1
 export GRADIO_ANALYTICS_ENABLED := False
 export ANONYMIZED_TELEMETRY := False
 
-.PHONY: setup run test browser-deps ingest clean llama-wheel
+.PHONY: setup run test lint browser-deps ingest clean llama-wheel
 
 setup: $(STAMP)
 
@@ -85,7 +85,12 @@ run: setup
 browser-deps:
 	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) || echo "chromium not installed: browser tests will be skipped"
 
-test: setup browser-deps
+# ruff and mypy settings live in pyproject.toml
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+test: setup browser-deps lint
 	$(BIN)/python -m pytest
 
 clean:

@@ -27,7 +27,8 @@ def main() -> None:
     ap.add_argument("out")
     ap.add_argument("--part-rows", type=int, default=20000)
     args = ap.parse_args()
-    texts = [json.loads(line) for line in lzma.open(args.chunks, "rt", encoding="utf-8")]
+    with lzma.open(args.chunks, "rt", encoding="utf-8") as fh:
+        texts = [json.loads(line) for line in fh]
     device = "cuda" if torch.cuda.is_available() else "cpu"
     model = SentenceTransformer(args.model, device=device)
     t = time.perf_counter()

@@ -30,7 +30,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from citewire.settings import Settings, offline_env
+from citewire.settings import Settings, offline_env  # noqa: E402  (after the sys.path insert)
 
 # (label, file suffix, function) of the pipeline's steps, for the cProfile summary
 STEPS = [

@@ -37,14 +37,14 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.append(str(Path(__file__).resolve().parent))  # benchmarks/vectors.py, after the packages
 
-from citewire.settings import Settings, offline_env
+from citewire.settings import Settings, offline_env  # noqa: E402  (after the sys.path append)
 
 DATA = REPO.parent / "shared" / "data" / "realtimeqa-2024"
 
 
 def pct(xs: list[float], p: float) -> float:
     xs = sorted(xs)
-    return xs[min(len(xs) - 1, int(round(p / 100 * (len(xs) - 1))))]
+    return xs[min(len(xs) - 1, round(p / 100 * (len(xs) - 1)))]
 
 
 def rss_mb(pid: int) -> float:

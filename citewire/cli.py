@@ -32,7 +32,7 @@ def _settings(args: argparse.Namespace) -> Settings:
     return s
 
 
-def _engine(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+def _engine(args: argparse.Namespace):
     from rag import Engine
 
     return Engine.open(settings=_settings(args))

@@ -177,7 +177,7 @@ class BaselineSystem:
             else:
                 text = str(getattr(resp, "response", "") or "")
             total = time.perf_counter() - t0
-        except Exception as e:  # noqa: BLE001 - an engine failure is a scored outcome
+        except Exception as e:
             return Prediction(answer="", abstained=False, error=f"{type(e).__name__}: {e}")
         text = text.strip()
         if text == "Empty Response":

@@ -139,7 +139,7 @@ def fit_evidence(rows: list[SentenceRows]) -> dict[str, Any]:
     from rag.evidence import DEFAULT_SENTENCE_BIAS, DEFAULT_SENTENCE_WEIGHTS
 
     default = np.array([DEFAULT_SENTENCE_WEIGHTS.get(f, 0.0) for f in SENTENCE_FEATURES])
-    return {"weights": dict(zip(SENTENCE_FEATURES, coef)), "bias": b, "questions": len(rows), "statements": int(len(y)),
+    return {"weights": dict(zip(SENTENCE_FEATURES, coef)), "bias": b, "questions": len(rows), "statements": len(y),
             "positives": int(y.sum()),
             "gold_top1_default": _top_hits(rows, default, DEFAULT_SENTENCE_BIAS, 1),
             "gold_top4_default": _top_hits(rows, default, DEFAULT_SENTENCE_BIAS, 4),
@@ -322,7 +322,7 @@ def fit(rows: list[Collected], encode: Any = None) -> dict[str, Any]:
         curve[risk] = round(max(scores), 4)
     section["thresholds"] = thresholds
     section["fitted_on"] = {
-        "questions": len(rows), "with_evidence": int(len(x)), "answerable": int(answerable.sum()),
+        "questions": len(rows), "with_evidence": len(x), "answerable": int(answerable.sum()),
         "suites": sorted({r.suite for r in rows}),
         "out_of_fold_crag_at_threshold": curve,
         "oracle_crag": round(float(np.mean([max(a, e) for a, e in zip(ya, ye)]) * len(x) / max(len(rows), 1)), 4),

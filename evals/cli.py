@@ -141,7 +141,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     try:
         results, paths = run_suite(suite, settings, engines, out, k=args.top_k, rebuild=args.rebuild,
                                    show_progress=not args.no_progress, n_failures=args.failures, command=command)
-    except Exception as e:  # noqa: BLE001 - one clear line instead of a traceback for known failures
+    except Exception as e:
         from rag.errors import CitewireError
 
         if isinstance(e, (CitewireError, ValueError, FileNotFoundError, RuntimeError)):

@@ -31,7 +31,7 @@ class Prediction:
     timings: dict[str, float] = field(default_factory=dict)
     error: str | None = None
     mode: str = ""
-    features: dict[str, float] = field(default_factory=dict)  # the answer policy's inputs, for calibration
+    features: dict[str, float | str] = field(default_factory=dict)  # the answer policy's inputs, for calibration
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -219,7 +219,8 @@ def failure_rank(row: dict[str, Any]) -> tuple[int, float] | None:
         return (0, 0.0)
     if s["error"]:
         return (1, 0.0)
-    if s["answerable"] and (s["abstained"] or s["answer_correct"] == 0.0 or (s["answer_correct"] is None and s.get("answered_cited") == 0.0)):
+    missed_long = s["answer_correct"] is None and s.get("answered_cited") == 0.0
+    if s["answerable"] and (s["abstained"] or s["answer_correct"] == 0.0 or missed_long):
         return (2, s["answer_f1"] or 0.0)
     if not s["answerable"] and not s["abstained"]:
         return (3, 0.0)

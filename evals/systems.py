@@ -6,7 +6,6 @@ read article texts from the same store, so spans are comparable.
 
 from __future__ import annotations
 
-import time
 from datetime import date
 from typing import Any, Protocol
 
@@ -46,7 +45,7 @@ class CitewireSystem:
         try:
             as_of = date.fromisoformat(item.as_of) if item.as_of else None
             ans = self.engine.ask(item.question, top_k=self.k, as_of=as_of)
-        except Exception as e:  # noqa: BLE001 - an engine failure is a scored outcome, not a crash
+        except Exception as e:
             return Prediction(answer="", abstained=False, error=f"{type(e).__name__}: {e}")
         timings = {k: float(v) for k, v in (ans.timings or {}).items() if isinstance(v, (int, float))}
         if "total_s" in timings:

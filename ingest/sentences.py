@@ -31,7 +31,7 @@ _PARA = re.compile(r"[^\n]+")
 
 
 @functools.lru_cache(maxsize=1)
-def _punkt():  # type: ignore[no-untyped-def]
+def _punkt():
     import llama_index.core as lic
     import nltk
     from nltk.tokenize.punkt import PunktSentenceTokenizer

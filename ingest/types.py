@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from typing import Any
 
 
@@ -126,7 +126,7 @@ def normalize_date(value: Any) -> str:
         return value.isoformat()
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         try:
-            return datetime.fromtimestamp(float(value), tz=timezone.utc).date().isoformat()
+            return datetime.fromtimestamp(float(value), tz=UTC).date().isoformat()
         except (OverflowError, OSError, ValueError):
             raise ValueError(f"{value!r} is not a valid Unix timestamp") from None
     if not isinstance(value, str):
@@ -157,4 +157,4 @@ def iso_to_epoch(iso: str) -> int | None:
         d = date.fromisoformat(iso[:10])
     except ValueError:
         return None
-    return int(datetime(d.year, d.month, d.day, tzinfo=timezone.utc).timestamp())
+    return int(datetime(d.year, d.month, d.day, tzinfo=UTC).timestamp())

@@ -80,8 +80,8 @@ def resolve_relative_dates(question: str, reference: date) -> tuple[date, date] 
 
     base = datetime(reference.year, reference.month, reference.day, 12)
     settings = {"RELATIVE_BASE": base, "PREFER_DATES_FROM": "past"}
-    found = search_dates(question, languages=["en"], settings=settings) or []  # type: ignore[arg-type]
-    parser = DateDataParser(languages=["en"], settings={**settings, "RETURN_TIME_AS_PERIOD": True})  # type: ignore[arg-type]
+    found = search_dates(question, languages=["en"], settings=settings) or []
+    parser = DateDataParser(languages=["en"], settings={**settings, "RETURN_TIME_AS_PERIOD": True})
     for text, when in found:
         if not _RELATIVE.search(text):
             continue  # an absolute month or year ("in 2023", "May") is not relative to the as-of date

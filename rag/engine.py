@@ -19,16 +19,16 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
-from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from citewire.settings import Settings, offline_env
-from ingest import ArticleInfo, FieldMap, IngestReport, Ingestor, RawArticle
+from ingest import ArticleInfo, FieldMap, Ingestor, IngestReport, RawArticle
 from ingest.bm25 import BM25Index
 from ingest.types import Article
 
@@ -105,7 +105,7 @@ class Engine:
     def open(cls, home: str | Path | None = None, settings: Settings | None = None, **overrides: Any) -> Engine:
         """Open the store at `home` (or the configured data home)."""
         if settings is None:
-            settings = Settings(**({"home": home} if home else {}), **overrides)
+            settings = Settings(home=Path(home), **overrides) if home else Settings(**overrides)
         elif home is not None:
             settings = settings.model_copy(update={"home": Path(home)})
         return cls(settings)
@@ -274,7 +274,7 @@ class Engine:
                          timings={key: round(v, 4) for key, v in timings.items()}, standalone_question=standalone,
                          mode=mode, note=note, retrieved=[self._passage(n) for n in nodes],  # type: ignore[arg-type]
                          features={**features.to_dict(), **({"p_answer": decision.p_answer, "p_extract": decision.p_extract}
-                                                             if decision else {})})  # type: ignore[dict-item]
+                                                             if decision else {})})
             if explain is not None:
                 explain.append(Explanation(ans, cands, decision, focus or q, ev, base, draft, verification))
             return AnswerEvent(ans)

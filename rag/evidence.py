@@ -27,7 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
-from llama_index.core.schema import NodeWithScore
+from llama_index.core.schema import NodeWithScore, TextNode
 
 from ingest.types import Article, Span
 
@@ -164,7 +164,8 @@ class EvidenceSelector:
             art = articles(nws.node.metadata["article_id"])
             if art is None:
                 continue
-            cs, ce = nws.node.start_char_idx or 0, nws.node.end_char_idx or 0
+            node: TextNode = nws.node  # type: ignore[assignment]  # chunks are TextNodes (ingest writes them)
+            cs, ce = node.start_char_idx or 0, node.end_char_idx or 0
             idx = [i for i, sp in enumerate(art.sentences) if sp.end > cs and sp.start < ce]
             if idx:
                 idx += [j for j in (idx[-1] + 1, idx[-1] + 2) if j < len(art.sentences)]
@@ -245,7 +246,8 @@ class EvidenceSelector:
                 art_words[c.article.id] = {w for w in tu.names(c.article.title + " " + c.article.text)}
         sent_names = set().union(*(tu.names(t) for t in texts))
         return EvidenceSet(
-            items=items, pool=pool, contexts=[n.node.get_content() for n in nodes], best_score=best[0], best_semantic=best[1], best_lexical=best[2], candidates=len(cands),
+            items=items, pool=pool, contexts=[n.node.get_content() for n in nodes],
+            best_score=best[0], best_semantic=best[1], best_lexical=best[2], candidates=len(cands),
             coverage=max((self.coverage(asking, self._window(e)) for e in items[:2]), default=0.0),
             asked_names_missing=sorted(n for n in asking.asked_names if not _name_in(n, sent_names)),
             framing_names_missing=sorted(n for n in asking.framing_names

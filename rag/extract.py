@@ -150,9 +150,9 @@ class PhraseExtractor:
         out: dict[tuple[int, int, int], Candidate] = {}
         for phrase, kind, e, s, t, f in kept:
             score = self.bias + sum(self.weights[k] * v for k, v in f.items())
-            key = (e.n, e.start + s, e.start + t)
-            if key not in out or out[key].score < score:
-                out[key] = Candidate(phrase, kind, e.n, e.start + s, e.start + t, f, score)
+            span = (e.n, e.start + s, e.start + t)
+            if span not in out or out[span].score < score:
+                out[span] = Candidate(phrase, kind, e.n, e.start + s, e.start + t, f, score)
         return sorted(out.values(), key=lambda c: -c.score)
 
     def _head_similarity(self, q: Question, kept: list[tuple[str, Kind, Evidence, int, int, dict[str, float]]]) -> None:

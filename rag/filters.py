@@ -8,7 +8,7 @@ Example:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from typing import Any
 
 
@@ -26,7 +26,7 @@ def _to_date(v: Any, name: str) -> date | None:
 
 
 def _epoch(d: date, end_of_day: bool = False) -> int:
-    ts = int(datetime(d.year, d.month, d.day, tzinfo=timezone.utc).timestamp())
+    ts = int(datetime(d.year, d.month, d.day, tzinfo=UTC).timestamp())
     return ts + 86399 if end_of_day else ts
 
 

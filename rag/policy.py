@@ -40,7 +40,7 @@ def parse_risk(value: str) -> Risk:
     v = (value or "").strip().lower()
     if v not in RISKS:
         raise ValueError(f"unknown risk level {value!r}: valid are {', '.join(RISKS)}")
-    return v  # type: ignore[return-value]
+    return v
 
 
 @dataclass(frozen=True)
@@ -89,7 +89,7 @@ FEATURE_NAMES: tuple[str, ...] = NUMERIC_FEATURES + tuple(f"qtype_{t}" for t in 
 def features_from_dict(d: dict[str, Any]) -> PolicyFeatures:
     """Rebuild features from `PolicyFeatures.to_dict()` (e.g. a results.json row)."""
     known = {k: d[k] for k in NUMERIC_FEATURES if k in d}
-    return PolicyFeatures(**known, qtype=str(d.get("qtype", "other")))  # type: ignore[arg-type]
+    return PolicyFeatures(**known, qtype=str(d.get("qtype", "other")))
 
 
 @dataclass(frozen=True)

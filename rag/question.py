@@ -27,16 +27,25 @@ QType = Literal["number", "person", "date", "place", "reason", "quote", "entity"
 
 _SENT = re.compile(r"(?<=[.?!])\s+(?=[A-Z“\"'])")
 _WH = re.compile(r"\b(how|what|which|who|whom|whose|when|where|why)\b", re.I)
-_AUX = frozenset("is are was were be been did does do has have had will would can could should may might must".split())
+_AUX = frozenset([
+    "is", "are", "was", "were", "be", "been", "did", "does", "do", "has", "have", "had", "will", "would",
+    "can", "could", "should", "may", "might", "must",
+])
 # Head nouns whose type is fixed by English semantics (not by any evaluation question).
-_PLACE_HEADS = frozenset("city town country nation state province region district county village capital island "
-                         "continent place location neighborhood neighbourhood area venue stadium airport port".split())
-_PERSON_HEADS = frozenset("person man woman people official leader president minister mayor governor senator "
-                          "representative judge player athlete actor actress singer rapper artist author writer "
-                          "director ceo founder candidate celebrity star coach chancellor king queen prince princess "
-                          "pope lawmaker politician journalist scientist who".split())
-_DATE_HEADS = frozenset("year day date month time week season decade century".split())
-_NUMBER_HEADS = frozenset("number amount percentage percent share total count sum price age cost rate".split())
+_PLACE_HEADS = frozenset([
+    "city", "town", "country", "nation", "state", "province", "region", "district", "county", "village",
+    "capital", "island", "continent", "place", "location", "neighborhood", "neighbourhood", "area", "venue",
+    "stadium", "airport", "port",
+])
+_PERSON_HEADS = frozenset([
+    "person", "man", "woman", "people", "official", "leader", "president", "minister", "mayor", "governor",
+    "senator", "representative", "judge", "player", "athlete", "actor", "actress", "singer", "rapper",
+    "artist", "author", "writer", "director", "ceo", "founder", "candidate", "celebrity", "star", "coach",
+    "chancellor", "king", "queen", "prince", "princess", "pope", "lawmaker", "politician", "journalist",
+    "scientist", "who",
+])
+_DATE_HEADS = frozenset(["year", "day", "date", "month", "time", "week", "season", "decade", "century"])
+_NUMBER_HEADS = frozenset(["number", "amount", "percentage", "percent", "share", "total", "count", "sum", "price", "age", "cost", "rate"])
 
 
 @dataclass(frozen=True)
@@ -107,7 +116,8 @@ def split_asked(text: str) -> tuple[str, str]:
     parts = [p for p in re.split(r"(,\s+)", asked)]
     segs = [p for p in parts if not re.fullmatch(r",\s+", p)]
     if len(segs) >= 3:
-        keep, drop = [segs[0]], []
+        keep: list[str] = [segs[0]]
+        drop: list[str] = []
         for s in segs[1:-1]:
             (drop if not _WH.search(s) else keep).append(s)
         keep.append(segs[-1])

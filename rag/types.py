@@ -72,7 +72,7 @@ class Answer:
     mode: Literal["generated", "extractive", "abstained"] = "extractive"
     note: str = ""  # why the answer is degraded (e.g. "the LLM backend was unreachable: extractive answer")
     retrieved: list[Passage] = field(default_factory=list)  # the fused chunks this answer was built from
-    features: dict[str, float] = field(default_factory=dict)  # the answer policy's inputs (rag/policy.py)
+    features: dict[str, float | str] = field(default_factory=dict)  # the answer policy's inputs (rag/policy.py)
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -48,7 +48,7 @@ class LlamaServer:
             except OSError:
                 if self.proc.poll() is not None:
                     raise RuntimeError(f"llama_cpp.server exited with code {self.proc.returncode}: "
-                                       f"{self.log.read_text(errors='replace')[-2000:]}")
+                                       f"{self.log.read_text(errors='replace')[-2000:]}") from None
                 time.sleep(0.3)
         self.stop()
         raise RuntimeError("llama_cpp.server did not start within 120 s")

@@ -141,37 +141,36 @@ def build_app(engine: Any, settings: Settings) -> gr.Blocks:
         conv = gr.State(Conversation())
         gr.Markdown("## citewire — ask the news, see the sources")
         with gr.Tabs():
-            with gr.Tab("Ask", id="ask"):
-                with gr.Row(equal_height=False):
-                    with gr.Column(scale=3):
-                        chatbot = gr.Chatbot(
-                            label="Conversation", elem_id="cw-chat", height=560, latex_delimiters=[],
-                            sanitize_html=True, feedback_options=None, buttons=["copy", "copy_all"],
-                            placeholder="Ask about the ingested articles. Every claim cites its source: "
-                            "hover a marker like [1] to see the quote, click it to open the article.",
+            with gr.Tab("Ask", id="ask"), gr.Row(equal_height=False):
+                with gr.Column(scale=3):
+                    chatbot = gr.Chatbot(
+                        label="Conversation", elem_id="cw-chat", height=560, latex_delimiters=[],
+                        sanitize_html=True, feedback_options=None, buttons=["copy", "copy_all"],
+                        placeholder="Ask about the ingested articles. Every claim cites its source: "
+                        "hover a marker like [1] to see the quote, click it to open the article.",
+                    )
+                    with gr.Row():
+                        question = gr.Textbox(
+                            show_label=False, placeholder="e.g. How many drones and missiles did Russia launch?",
+                            elem_id="cw-question", scale=5, lines=1, max_lines=6, autofocus=True,
                         )
+                        ask_btn = gr.Button("Ask", variant="primary", elem_id="cw-ask", scale=1, min_width=80)
+                    clear_btn = gr.Button("New conversation", elem_id="cw-clear", size="sm")
+                    with gr.Accordion("Filters & settings", open=False):
                         with gr.Row():
-                            question = gr.Textbox(
-                                show_label=False, placeholder="e.g. How many drones and missiles did Russia launch?",
-                                elem_id="cw-question", scale=5, lines=1, max_lines=6, autofocus=True,
-                            )
-                            ask_btn = gr.Button("Ask", variant="primary", elem_id="cw-ask", scale=1, min_width=80)
-                        clear_btn = gr.Button("New conversation", elem_id="cw-clear", size="sm")
-                        with gr.Accordion("Filters & settings", open=False):
-                            with gr.Row():
-                                source = gr.Dropdown(chat.sources(), value=ALL_SOURCES, label="Source",
-                                                     elem_id="cw-source")
-                                since = gr.Textbox(label="Since", placeholder="YYYY-MM-DD", elem_id="cw-since")
-                                until = gr.Textbox(label="Until", placeholder="YYYY-MM-DD", elem_id="cw-until")
-                                as_of = gr.Textbox(label="As of", placeholder="YYYY-MM-DD (empty: today)",
-                                                   elem_id="cw-as-of",
-                                                   info='the date "yesterday" and "this week" refer to')
-                            top_k = gr.Slider(1, max_top_k(settings), value=settings.retrieval.top_k,
-                                              step=1, label="Passages retrieved (top_k)", elem_id="cw-topk")
-                            gr.Markdown(backend_description(settings), elem_id="cw-backend")
-                    with gr.Column(scale=2):
-                        panel = gr.HTML(render.render_panel_placeholder(), label="Source article",
-                                        elem_id="cw-panel", js_on_load=panel_script())
+                            source = gr.Dropdown(chat.sources(), value=ALL_SOURCES, label="Source",
+                                                 elem_id="cw-source")
+                            since = gr.Textbox(label="Since", placeholder="YYYY-MM-DD", elem_id="cw-since")
+                            until = gr.Textbox(label="Until", placeholder="YYYY-MM-DD", elem_id="cw-until")
+                            as_of = gr.Textbox(label="As of", placeholder="YYYY-MM-DD (empty: today)",
+                                               elem_id="cw-as-of",
+                                               info='the date "yesterday" and "this week" refer to')
+                        top_k = gr.Slider(1, max_top_k(settings), value=settings.retrieval.top_k,
+                                          step=1, label="Passages retrieved (top_k)", elem_id="cw-topk")
+                        gr.Markdown(backend_description(settings), elem_id="cw-backend")
+                with gr.Column(scale=2):
+                    panel = gr.HTML(render.render_panel_placeholder(), label="Source article",
+                                    elem_id="cw-panel", js_on_load=panel_script())
 
             with gr.Tab("Library", id="library"):
                 table = gr.Dataframe(value=lib.table(), headers=TABLE_HEADERS, interactive=False,

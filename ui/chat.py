@@ -260,7 +260,7 @@ class ChatController:
             finally:
                 if gate is not None:
                     gate.release()
-        except Exception as e:  # noqa: BLE001 - any failure must end as a message, not a dead UI
+        except Exception as e:
             self._log_error(e)
             msg = error_message(e, self.settings)
             gr.Warning(msg)
@@ -337,7 +337,7 @@ class ChatController:
             day = parse_as_of(as_of)
             with self._gate() or contextlib.nullcontext():
                 answer: Answer = self.engine.ask(q, filters=filters, top_k=k, as_of=day)
-        except Exception as e:  # noqa: BLE001 - reported to the API client as a gr.Error
+        except Exception as e:
             self._log_error(e)
             raise gr.Error(error_message(e, self.settings)) from None
         return answer.to_dict()
@@ -369,4 +369,4 @@ class ChatController:
         if isinstance(e, (CitewireError, QuestionProblem)):
             log.warning("%s: %s", type(e).__name__, e)
         else:
-            log.exception("unexpected error while answering")
+            log.error("unexpected error while answering", exc_info=e)

@@ -253,7 +253,7 @@ class LibraryController:
 
             try:
                 report = self.engine.ingest(staged, progress=report_progress)
-            except Exception as e:  # noqa: BLE001 - a bad upload must not take the page down
+            except Exception as e:
                 if isinstance(e, CitewireError):
                     log.warning("ingest of uploads failed: %s", e)
                 else:

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from evals.cli import add_arguments, default_out, list_suites, main
 from citewire.settings import Settings
+from evals.cli import add_arguments, default_out, list_suites, main
 
 
 def test_list_and_usage_errors(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:

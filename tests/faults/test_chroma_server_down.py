@@ -10,7 +10,6 @@ import sys
 from pathlib import Path
 
 import pytest
-from _net import free_port
 from fault_helpers import (
     citewire,
     cli_env,
@@ -20,6 +19,7 @@ from fault_helpers import (
     write_corpus,
 )
 
+from _net import free_port
 from citewire.settings import LLMSettings, Settings
 from ingest import Ingestor
 
@@ -45,7 +45,7 @@ def test_chroma_server_killed_mid_ingest(tmp_path, consistent):
         wait_for(lambda: committed_articles(home) > 0, 600, "the first committed batch", writer)
         server.send_signal(signal.SIGKILL)  # the server dies between or during writes
         server.wait()
-        out, err = writer.communicate(timeout=300)
+        _out, err = writer.communicate(timeout=300)
     finally:
         if writer.poll() is None:
             writer.kill()

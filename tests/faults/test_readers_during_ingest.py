@@ -11,7 +11,6 @@ import textwrap
 import time
 
 import pytest
-from _net import free_port
 from fault_helpers import (
     citewire,
     cli_env,
@@ -22,6 +21,7 @@ from fault_helpers import (
     write_corpus,
 )
 
+from _net import free_port
 from citewire.settings import LLMSettings, Settings
 from ingest import Ingestor
 

@@ -5,8 +5,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from _net import free_port, start_server
 
+from _net import free_port, start_server
 from citewire.settings import LLMSettings, Settings
 
 pytestmark = [pytest.mark.slow, pytest.mark.integration]
@@ -28,7 +28,7 @@ def chroma_server(tmp_path_factory):
 def test_ingest_and_query_through_chroma_server(chroma_server, tmp_path):
     from rag import Engine
 
-    url, data = chroma_server
+    url, _data = chroma_server
     eng = Engine.open(settings=Settings(home=tmp_path / "home", chroma_url=url, llm=LLMSettings(backend="none")))
     rep = eng.ingest([])
     assert len(rep.added) == 1

@@ -1,3 +1,5 @@
+from pathlib import Path
+
 from ingest.clean import clean_text, is_boilerplate
 from ingest.sentences import split_sentences
 
@@ -35,7 +37,8 @@ def test_headline_without_full_stop_is_its_own_sentence():
 
 
 def test_sentence_offsets_are_exact():
-    text = clean_text(open(__file__.replace("tests/ingest/test_clean_sentences.py", "citewire/data/corpus/ap-kyiv-drone-attack.md")).read().split("---", 2)[2])
+    demo = Path(__file__).resolve().parents[2] / "citewire" / "data" / "corpus" / "ap-kyiv-drone-attack.md"
+    text = clean_text(demo.read_text(encoding="utf-8").split("---", 2)[2])
     spans = split_sentences(text)
     assert len(spans) > 25
     for a, b in zip(spans, spans[1:]):

@@ -91,7 +91,7 @@ def test_a_reader_process_follows_another_processes_writes(tmp_path):
     run("ingest", b)
     dense = reader.ingestor.vectors.query(reader._encode_one(q), 3)
     assert dense and dense[0][2]["title"] == "Glacier report"  # the new vector is searchable here
-    assert [p.title for p in reader.retrieve(q)][0] == "Glacier report"
+    assert next(p.title for p in reader.retrieve(q)) == "Glacier report"
     assert reader.bm25().search("Vatnajokull", 3)  # the writer's BM25 swap was picked up
     b_id = next(x.id for x in reader.articles() if x.title == "Glacier report")
     run("remove", b_id)

@@ -5,8 +5,8 @@ tests/_llm_server.py, stopped mid-session and started again)."""
 from __future__ import annotations
 
 import pytest
-from _llm_server import llm_server
 
+from _llm_server import llm_server
 from citewire.settings import LLMSettings, Settings
 
 pytestmark = [pytest.mark.slow, pytest.mark.integration]
@@ -86,9 +86,9 @@ def test_nothing_listening_is_an_extractive_answer(home):
 def test_llm_errors_surface_as_llm_unavailable(server):
     """The backend object itself raises LLMUnavailableError (chat, complete, streaming), so any caller
     (the engine, condensation, the eval baseline) can degrade instead of crashing."""
-    from _net import free_port
     from llama_index.core.llms import ChatMessage
 
+    from _net import free_port
     from rag.errors import LLMUnavailableError
     from rag.llm import build_llm
 

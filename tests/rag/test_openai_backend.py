@@ -5,8 +5,8 @@ condensation of follow-ups."""
 from __future__ import annotations
 
 import pytest
-from _llm_server import llm_server
 
+from _llm_server import llm_server
 from citewire.settings import LLMSettings, Settings
 
 pytestmark = [pytest.mark.slow, pytest.mark.integration]

@@ -18,7 +18,7 @@ from rag.policy import (
 
 
 def _params(answer: dict[str, float], extract: dict[str, float], bias: float = -3.0) -> dict:
-    vec = lambda d: [d.get(f, 0.0) for f in FEATURE_NAMES]  # noqa: E731
+    vec = lambda d: [d.get(f, 0.0) for f in FEATURE_NAMES]
     return {"version": POLICY_VERSION, "features": list(FEATURE_NAMES), "profiles": {"small": {
         "answer": {"coef": vec(answer), "intercept": bias}, "extract": {"coef": vec(extract), "intercept": bias},
         "thresholds": {"cautious": 0.8, "balanced": 0.5, "eager": 0.2}, "extractor": {"weights": {}, "bias": 0.0}}}}

@@ -31,7 +31,7 @@ class RecordingEngine:
 
 def final_message(ctl: ChatController, question: str, as_of: str = "", top_k: Any = 8) -> str:
     out = list(ctl.respond(question, Conversation(), ALL_SOURCES, "", "", top_k, as_of))
-    messages, conv, box = out[-1]
+    messages, _conv, box = out[-1]
     assert box == ""
     return messages[-1]["content"]
 
