@@ -189,14 +189,14 @@ def label(row: Collected, composed: Any) -> float:
     return float(s["answered_cited"] or 0.0)
 
 
-def _logistic(x: np.ndarray, y: np.ndarray, c: float = 1.0) -> tuple[list[float], float]:
-    """A standardised L2 logistic regression, returned in raw feature space (coef, intercept)."""
+def _logistic(x: np.ndarray, y: np.ndarray, c: float = 1.0, w: np.ndarray | None = None) -> tuple[list[float], float]:
+    """A standardised L2 logistic regression (optionally sample-weighted), returned in raw feature space."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.preprocessing import StandardScaler
 
     scaler = StandardScaler().fit(x)
     scale = np.where(scaler.scale_ > 0, scaler.scale_, 1.0)
-    lr = LogisticRegression(C=c, max_iter=2000).fit((x - scaler.mean_) / scale, y)
+    lr = LogisticRegression(C=c, max_iter=2000).fit((x - scaler.mean_) / scale, y, sample_weight=w)
     coef = lr.coef_[0] / scale
     return [float(v) for v in coef], float(lr.intercept_[0] - np.sum(lr.coef_[0] * scaler.mean_ / scale))
 
@@ -236,7 +236,7 @@ def fit_extractor(rows: list[Collected], encode: Any = None) -> dict[str, Any]:
 
 def _pairwise(rows: list[SentenceRows], c: float = 1.0) -> list[float]:
     """A ranking model (RankSVM-style pairwise logistic regression): gold minus non-gold candidate
-    feature differences of the same question, so every question weighs the same whatever its size."""
+    feature differences of the same question (each pair counts once)."""
     from sklearn.linear_model import LogisticRegression
 
     diffs, ys = [], []
@@ -246,23 +246,32 @@ def _pairwise(rows: list[SentenceRows], c: float = 1.0) -> list[float]:
         neg = [i for i, v in enumerate(r.labels) if v <= 0]
         if not pos or not neg:
             continue
-        w = 1.0 / (len(pos) * len(neg))
         for i in pos:
             d = x[i] - x[neg]
             diffs += [d, -d]
             ys += [np.ones(len(neg)), np.zeros(len(neg))]
-            _ = w
     xd, yd = np.vstack(diffs), np.concatenate(ys)
     scale = np.where(xd.std(axis=0) > 0, xd.std(axis=0), 1.0)
     lr = LogisticRegression(C=c, fit_intercept=False, max_iter=3000).fit(xd / scale, yd)
     return [float(v) for v in lr.coef_[0] / scale]
 
 
-def policy_rows(rows: list[Collected], extractor: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(features, y_answer, has_answer, y_extract, answerable) per question with evidence."""
+def suite_weights(suites: list[str]) -> np.ndarray:
+    """Sample weights that give every calibration suite the same total weight (mean 1).
+
+    The suites have very different base rates (a news quiz over a year of articles vs. one passage per
+    question); equal weights keep the policy from being tuned to one corpus."""
+    names, counts = np.unique(np.array(suites), return_counts=True)
+    per = {n: len(suites) / (len(names) * c) for n, c in zip(names, counts)}
+    return np.array([per[s] for s in suites])
+
+
+def policy_rows(rows: list[Collected], extractor: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray,
+                                                                 list[str]]:
+    """(features, y_answer, has_answer, y_extract, answerable, suite) per question with evidence."""
     from rag.answering import build_candidates
 
-    xs, ya, ha, ye, ans = [], [], [], [], []
+    xs, ya, ha, ye, ans, suites = [], [], [], [], [], []
     for r in rows:
         x = r.explanation
         if x.evidence is None or not x.evidence.items or x.base is None:
@@ -273,10 +282,11 @@ def policy_rows(rows: list[Collected], extractor: Any) -> tuple[np.ndarray, np.n
         ha.append(float(c.answer is not None))
         ye.append(label(r, c.extract))
         ans.append(float(r.item.answerable))
-    return np.array(xs), np.array(ya), np.array(ha), np.array(ye), np.array(ans)
+        suites.append(r.suite)
+    return np.array(xs), np.array(ya), np.array(ha), np.array(ye), np.array(ans), suites
 
 
-def _oof(x: np.ndarray, y: np.ndarray, mask: np.ndarray, folds: int = 5) -> np.ndarray:
+def _oof(x: np.ndarray, y: np.ndarray, mask: np.ndarray, w: np.ndarray, folds: int = 5) -> np.ndarray:
     """Out-of-fold probabilities (0 where `mask` is false)."""
     from sklearn.model_selection import StratifiedKFold
 
@@ -285,19 +295,21 @@ def _oof(x: np.ndarray, y: np.ndarray, mask: np.ndarray, folds: int = 5) -> np.n
     if len(idx) < folds * 2 or len(set(y[idx])) < 2:
         return p
     for tr, te in StratifiedKFold(folds, shuffle=True, random_state=0).split(x[idx], y[idx]):
-        coef, b = _logistic(x[idx][tr], y[idx][tr])
+        coef, b = _logistic(x[idx][tr], y[idx][tr], w=w[idx][tr])
         z = x[idx][te] @ np.array(coef) + b
         p[idx[te]] = 1 / (1 + np.exp(-z))
     return p
 
 
-def crag(pa: np.ndarray, pe: np.ndarray, ya: np.ndarray, ye: np.ndarray, t: float, penalty: float, n_total: int) -> float:
-    """Mean CRAG over all `n_total` calibration questions (those without evidence score 0)."""
+def crag(pa: np.ndarray, pe: np.ndarray, ya: np.ndarray, ye: np.ndarray, t: float, penalty: float,
+         w: np.ndarray | None = None) -> float:
+    """Weighted mean CRAG over the calibration questions with evidence at threshold `t` (`w`: suite weights)."""
     choose_a = pa >= pe
     p = np.where(choose_a, pa, pe)
     right = np.where(choose_a, ya, ye)
     shown = p >= t
-    return float(np.sum(np.where(shown, np.where(right > 0, 1.0, -penalty), 0.0)) / max(n_total, 1))
+    points = np.where(shown, np.where(right > 0, 1.0, -penalty), 0.0)
+    return float(np.average(points, weights=w))
 
 
 def fit(rows: list[Collected], encode: Any = None) -> dict[str, Any]:
@@ -308,23 +320,28 @@ def fit(rows: list[Collected], encode: Any = None) -> dict[str, Any]:
 
     ex_params = fit_extractor(rows, encode)
     extractor = PhraseExtractor(ex_params["weights"], ex_params["bias"], encode)
-    x, ya, ha, ye, answerable = policy_rows(rows, extractor)
+    x, ya, ha, ye, answerable, suites = policy_rows(rows, extractor)
+    w = suite_weights(suites)
     section: dict[str, Any] = {"extractor": ex_params}
     for name, y, mask in (("answer", ya, ha > 0), ("extract", ye, np.ones(len(ye), bool))):
-        coef, b = _logistic(x[mask], y[mask]) if len(set(y[mask])) > 1 else ([0.0] * x.shape[1], -5.0)
+        coef, b = _logistic(x[mask], y[mask], w=w[mask]) if len(set(y[mask])) > 1 else ([0.0] * x.shape[1], -5.0)
         section[name] = {"coef": coef, "intercept": b, "n": int(mask.sum()), "positives": int(y[mask].sum())}
-    pa, pe = _oof(x, ya, ha > 0), _oof(x, ye, np.ones(len(ye), bool))
+    pa, pe = _oof(x, ya, ha > 0, w), _oof(x, ye, np.ones(len(ye), bool), w)
     grid = [round(t, 2) for t in np.arange(0.05, 0.96, 0.01)]
     thresholds, curve = {}, {}
     for risk, pen in PENALTIES.items():
-        scores = [crag(pa, pe, ya, ye, t, pen, len(rows)) for t in grid]
+        scores = [crag(pa, pe, ya, ye, t, pen, w) for t in grid]
         thresholds[risk] = grid[int(np.argmax(scores))]
         curve[risk] = round(max(scores), 4)
+    by_suite = {s: round(crag(pa, pe, ya, ye, thresholds["balanced"], 1.0, (np.array(suites) == s).astype(float)), 4)
+                for s in sorted(set(suites))}
     section["thresholds"] = thresholds
     section["fitted_on"] = {
         "questions": len(rows), "with_evidence": len(x), "answerable": int(answerable.sum()),
         "suites": sorted({r.suite for r in rows}),
+        "weighting": "each suite the same total weight (suite_weights)",
         "out_of_fold_crag_at_threshold": curve,
+        "out_of_fold_crag_balanced_by_suite": by_suite,
         "oracle_crag": round(float(np.mean([max(a, e) for a, e in zip(ya, ye)]) * len(x) / max(len(rows), 1)), 4),
     }
     return section

@@ -279,9 +279,15 @@ class Engine:
                 explain.append(Explanation(ans, cands, decision, focus or q, ev, base, draft, verification))
             return AnswerEvent(ans)
 
-        if not ev.items or (explain is None and not self.policy.could_answer(base)):
+        if not ev.items:
             yield done(compose.abstention_text(ev), "refuse", [], "abstained", base)
             return
+        if explain is None:
+            # the extract candidate needs no LLM: with it, could any draft reach the threshold?
+            pre = build_candidates(focus or q, ev, base, "", Verification(), self.extractor).features
+            if not self.policy.could_answer(pre):
+                yield done(compose.abstention_text(ev), "refuse", [], "abstained", pre)
+                return
 
         draft, llm_note = "", ""
         try:

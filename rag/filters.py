@@ -85,6 +85,3 @@ class Filters:
             return None
         return conds[0] if len(conds) == 1 else {"$and": conds}
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"source": self.sources or None, "since": self.since.isoformat() if self.since else None,
-                "until": self.until.isoformat() if self.until else None}

@@ -99,13 +99,24 @@ def seed_engine(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
+def eager_seed_engine(seed_engine):
+    """The same store at the eager end of the answer policy's curve (`retrieval.risk = "eager"`): for tests
+    of what an answer looks like (spans, markers), not of the calibrated operating point."""
+    from rag import Engine
+
+    s = seed_engine.settings
+    return Engine.open(settings=s.model_copy(update={"retrieval": s.retrieval.model_copy(update={"risk": "eager"})}))
+
+
+@pytest.fixture(scope="session")
 def extractive_engine(tmp_path_factory):
-    """An engine over the bundled corpus with generation off (fast, deterministic)."""
-    from citewire.settings import LLMSettings, Settings
+    """An engine over the bundled corpus with generation off (fast, deterministic), at the eager end of the
+    answer policy's curve so that tests of filters and follow-ups see answers."""
+    from citewire.settings import LLMSettings, RetrievalSettings, Settings
     from rag import Engine
 
     home = tmp_path_factory.mktemp("extractive-home")
-    eng = Engine.open(settings=Settings(home=home, llm=LLMSettings(backend="none")))
+    eng = Engine.open(settings=Settings(home=home, llm=LLMSettings(backend="none"), retrieval=RetrievalSettings(risk="eager")))
     eng.ingest([])
     return eng
 
