@@ -95,9 +95,8 @@ def embedder():
 @pytest.fixture(scope="session")
 def seed_engine(tmp_path_factory):
     """An engine over the bundled corpus with the bundled LLM (shared by read-only tests)."""
-    from rag import Engine
-
     from citewire.settings import RetrievalSettings, Settings
+    from rag import Engine
 
     eng = Engine.open(settings=Settings(home=tmp_path_factory.mktemp("seed-home"), retrieval=RetrievalSettings(risk="balanced")))
     eng.ingest([])
