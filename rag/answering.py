@@ -2,7 +2,7 @@
 
 `build_candidates` turns one question's evidence, LLM draft and verification into:
 
-- the ``answer`` candidate: the draft's short answer phrase grounded in the evidence (``Glasgow
+- the ``answer`` candidate: the draft's short answer phrase grounded in the evidence (``Lisbon
   [1]``), else its verified sentences; absent when neither survives;
 - the ``extract`` candidate: the best extracted phrase (``Red No. 3 [1]``), or, for why/what-said
   questions and when no phrase fits, the best evidence quoted;

@@ -7,7 +7,7 @@ carries markers the engine produced.
 Example:
     >>> text, cites = compose_phrase(grounded_or_candidate, evidence_set)
     >>> text
-    'Glasgow [1].'
+    'Lisbon [1].'
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ def quoted(text: str) -> str:
 
 
 def compose_phrase(phrase: str, n: int, ev: EvidenceSet) -> tuple[str, list[Citation]]:
-    """``Glasgow [1].``: the answer phrase (as written in evidence item `n`), citing that item."""
+    """``Lisbon [1].``: the answer phrase (as written in evidence item `n`), citing that item."""
     e = ev.by_n(n)
     if e is None:
         raise ValueError(f"no evidence item {n}")

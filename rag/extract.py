@@ -5,13 +5,13 @@ words or punctuation) of the evidence items that the question does not already c
 named features (does its kind fit the question type, is it next to the question's head noun or its
 other terms, how well does its item score, does the LLM's draft contain it, how often does it recur)
 and a linear score whose weights are fitted with the answer policy (`rag/data/policy.json`, see
-`evals/calibrate.py`). The best candidate leads an extractive answer ("Glasgow [1]").
+`evals/calibrate.py`). The best candidate leads an extractive answer ("Lisbon [1]").
 
 Example:
     >>> ex = PhraseExtractor(DEFAULT_WEIGHTS)
     >>> best = ex.best(Question.parse("In which city did it open?"), evidence.items, draft="")
     >>> best.text, best.n
-    ('Glasgow', 1)
+    ('Lisbon', 1)
 """
 
 from __future__ import annotations
@@ -82,8 +82,8 @@ class PhraseExtractor:
     small model's draft (a copied sentence) to the phrase that answers.
 
     Example:
-        >>> PhraseExtractor(DEFAULT_WEIGHTS).best(q, ev.items, draft="Glasgow [1]").text
-        'Glasgow'
+        >>> PhraseExtractor(DEFAULT_WEIGHTS).best(q, ev.items, draft="Lisbon [1]").text
+        'Lisbon'
     """
 
     def __init__(self, weights: dict[str, float], bias: float = 0.0,

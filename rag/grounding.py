@@ -5,9 +5,9 @@ Matching ignores case, curly vs straight quotes, punctuation and runs of whitesp
 returned always points into the original text, so `article.text[start:end]` is what is cited.
 
 Example:
-    >>> g = ground("glasgow", evidence_items)
+    >>> g = ground("lisbon", evidence_items)
     >>> g.n, g.article.text[g.start:g.end]
-    (1, 'Glasgow')
+    (1, 'Lisbon')
 """
 
 from __future__ import annotations
@@ -80,7 +80,7 @@ _NOT_FOUND = re.compile(r"\bnot found\b|\bno answer\b|\bdoes not (?:say|mention|
 
 
 def parse_short_answer(draft: str) -> tuple[str, list[int], bool]:
-    """(phrase, cited numbers, says NOT FOUND) of a short-answer draft like ``Glasgow [1]``.
+    """(phrase, cited numbers, says NOT FOUND) of a short-answer draft like ``Lisbon [1]``.
 
     Only the first line counts; a trailing period and wrapping quotes go."""
     line = (draft or "").strip().splitlines()[0] if (draft or "").strip() else ""

@@ -54,8 +54,8 @@ def test_ask_generates_through_the_server(home, server):
 def test_stream_delivers_tokens_over_sse(home, server):
     from rag import AnswerEvent, TokenEvent
 
-    # a question SmolLM2 answers with a sentence (to "how many" it often writes a single token)
-    events = list(engine(home, server).stream("What did Trump say about his call with Putin?"))
+    # a question whose evidence the answer policy sends to the LLM (the answer phrase plus its [n] marker)
+    events = list(engine(home, server).stream("How many drones and missiles did Russia launch?"))
     tokens = [e.delta for e in events if isinstance(e, TokenEvent)]
     assert len(tokens) >= 3 and "".join(tokens).strip()  # several deltas, not one blob
     answers = [e for e in events if isinstance(e, AnswerEvent)]
