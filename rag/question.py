@@ -31,6 +31,9 @@ _AUX = frozenset([
     "is", "are", "was", "were", "be", "been", "did", "does", "do", "has", "have", "had", "will", "would",
     "can", "could", "should", "may", "might", "must",
 ])
+# Interrogatives whose answer type is fixed by English grammar, tried in this order.
+_WH_TYPES: tuple[tuple[str, QType], ...] = ((r"\b(why|how come)\b", "reason"), (r"\b(who|whom|whose)\b", "person"), (r"\bwhen\b", "date"),
+             (r"\bwhere\b", "place"))
 # Head nouns whose type is fixed by English semantics (not by any evaluation question).
 _PLACE_HEADS = frozenset([
     "city", "town", "country", "nation", "state", "province", "region", "district", "county", "village",
@@ -139,18 +142,10 @@ def answer_type(asked: str) -> tuple[QType, str | None, tuple[int, int] | None]:
     m = re.search(r"\bwhat did (.+?) (say|tell|write|announce|post|warn|claim)\b", q)
     if m:
         return "quote", None, (m.start(), m.start() + len("what did"))
-    m = re.search(r"\b(why|how come)\b", q)
-    if m:
-        return "reason", None, m.span()
-    m = re.search(r"\b(who|whom|whose)\b", q)
-    if m:
-        return "person", None, m.span()
-    m = re.search(r"\bwhen\b", q)
-    if m:
-        return "date", None, m.span()
-    m = re.search(r"\bwhere\b", q)
-    if m:
-        return "place", None, m.span()
+    for pattern, qtype in _WH_TYPES:
+        m = re.search(pattern, q)
+        if m:
+            return qtype, None, m.span()
     m = re.search(r"\b(which|what)\b((?:\s+[\w’'\-]+){1,4})", q)
     if m:
         head = _head(m.group(2))
