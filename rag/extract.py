@@ -36,6 +36,7 @@ FEATURES: tuple[str, ...] = (
     "chunk_recurs", "partial_name", "n_tokens", "sentence_start",
 )
 HEAD_SIM_TOP = 40
+VECTOR_CACHE = 4096  # phrase vectors kept (a few questions' worth; ~6 MB)
 _TYPE_WORDS = {"person": "person", "place": "place", "date": "date", "number": "number"}
 
 _CONNECT = r"(?:of|de|del|la|le|the|and|for|on|in|at|&|von|van|da|du|der|No\.|St\.)"
@@ -91,6 +92,9 @@ class PhraseExtractor:
         self.weights = {f: float(weights.get(f, 0.0)) for f in FEATURES}
         self.bias = bias
         self.encode = encode
+        # phrase vectors of recent questions: the engine scores the same evidence before and after the
+        # LLM's draft, and the second pass must not embed the same phrases again
+        self._vectors: dict[str, np.ndarray] = {}
 
     @classmethod
     def from_params(cls, section: dict[str, object], encode: Callable[[list[str]], np.ndarray] | None = None
@@ -164,10 +168,20 @@ class PhraseExtractor:
             return
         partial = sorted(kept, key=lambda r: -sum(self.weights[k] * v for k, v in r[5].items()))
         phrases = list(dict.fromkeys(p for p, *_ in partial))[:HEAD_SIM_TOP]  # embedding every n-gram costs too much
-        vecs = self.encode([head] + phrases)
-        sims = dict(zip(phrases, (vecs[1:] @ vecs[0]).tolist()))
+        vec = self._vectors_of([head, *phrases])
+        sims = {p: float(vec[p] @ vec[head]) for p in phrases}
         for p, *_, f in kept:
             f["head_sim"] = float(sims.get(p, 0.0))
+
+    def _vectors_of(self, texts: list[str]) -> dict[str, np.ndarray]:
+        """Embeddings of `texts`, computing only those not seen in the last few questions."""
+        assert self.encode is not None
+        missing = [t for t in dict.fromkeys(texts) if t not in self._vectors]
+        if missing:
+            if len(self._vectors) > VECTOR_CACHE:
+                self._vectors.clear()
+            self._vectors.update(zip(missing, self.encode(missing)))
+        return {t: self._vectors[t] for t in texts}
 
     def best(self, q: Question, items: list[Evidence], draft: str = "", contexts: list[str] | None = None
              ) -> Candidate | None:

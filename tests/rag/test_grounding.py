@@ -1,5 +1,7 @@
 """Answer-phrase grounding and extraction on hand-made evidence: offsets into the stored text."""
 
+import pytest
+
 from ingest.sentences import split_sentences
 from ingest.types import Article
 from rag.compose import compose_phrase
@@ -60,3 +62,24 @@ def test_extractor_leads_with_the_typed_phrase_and_composes_a_citation() -> None
 def test_a_literal_marker_in_a_phrase_cannot_pose_as_a_citation() -> None:
     text, _ = compose_phrase("£2.3m [2]", 2, EvidenceSet(items=_ev()))
     assert "[2]" not in text and text.endswith("[1].")
+
+
+def test_head_similarity_embeds_each_phrase_once_across_the_two_passes(embedder) -> None:
+    """The engine scores the evidence before the LLM and again with its draft: the second pass re-uses
+    the phrase vectors, and its head similarities equal a fresh extractor's."""
+    calls: list[list[str]] = []
+
+    def encode(texts: list[str]):
+        calls.append(list(texts))
+        return embedder.encode(texts)
+
+    q = Question.parse("The UK opened its first legal drugs consumption room in which city?")
+    ex = PhraseExtractor(DEFAULT_WEIGHTS, encode=encode)
+    before = ex.candidates(q, _ev())
+    after = ex.candidates(q, _ev(), draft="It opened in Glasgow [1].")
+    assert len(calls) == 1 and calls[0][0] == "city" and len(calls[0]) > 2
+    fresh = {c.text: c.features["head_sim"] for c in PhraseExtractor(DEFAULT_WEIGHTS, encode=embedder.encode).candidates(q, _ev())}
+    for run in (before, after):
+        assert {c.text: c.features["head_sim"] for c in run} == pytest.approx(fresh, abs=1e-5)
+    assert fresh["Glasgow"] > 0.0
+    assert after[0].text == "Glasgow" and after[0].features["in_draft"] == 1.0
