@@ -177,9 +177,10 @@ class PhraseExtractor:
         """Embeddings of `texts`, computing only those not seen in the last few questions."""
         assert self.encode is not None
         missing = [t for t in dict.fromkeys(texts) if t not in self._vectors]
+        if len(self._vectors) + len(missing) > VECTOR_CACHE:
+            self._vectors.clear()
+            missing = list(dict.fromkeys(texts))
         if missing:
-            if len(self._vectors) > VECTOR_CACHE:
-                self._vectors.clear()
             self._vectors.update(zip(missing, self.encode(missing)))
         return {t: self._vectors[t] for t in texts}
 

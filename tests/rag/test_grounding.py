@@ -83,3 +83,13 @@ def test_head_similarity_embeds_each_phrase_once_across_the_two_passes(embedder)
         assert {c.text: c.features["head_sim"] for c in run} == pytest.approx(fresh, abs=1e-5)
     assert fresh["Glasgow"] > 0.0
     assert after[0].text == "Glasgow" and after[0].features["in_draft"] == 1.0
+
+
+def test_phrase_vector_cache_stays_bounded_and_complete(embedder, monkeypatch) -> None:
+    import rag.extract as extract
+
+    monkeypatch.setattr(extract, "VECTOR_CACHE", 3)
+    ex = PhraseExtractor(DEFAULT_WEIGHTS, encode=embedder.encode)
+    ex._vectors_of(["a", "b", "c"])
+    got = ex._vectors_of(["a", "d"])  # over the bound: the cache restarts and still returns every text asked
+    assert set(got) == {"a", "d"} and set(ex._vectors) == {"a", "d"}
