@@ -176,13 +176,16 @@ class PhraseExtractor:
     def _vectors_of(self, texts: list[str]) -> dict[str, np.ndarray]:
         """Embeddings of `texts`, computing only those not seen in the last few questions."""
         assert self.encode is not None
-        missing = [t for t in dict.fromkeys(texts) if t not in self._vectors]
-        if len(self._vectors) + len(missing) > VECTOR_CACHE:
-            self._vectors.clear()
-            missing = list(dict.fromkeys(texts))
+        cache = self._vectors  # read once: a UI thread may restart the cache meanwhile
+        got = {t: cache[t] for t in texts if t in cache}
+        missing = [t for t in dict.fromkeys(texts) if t not in got]
         if missing:
-            self._vectors.update(zip(missing, self.encode(missing)))
-        return {t: self._vectors[t] for t in texts}
+            got.update(zip(missing, self.encode(missing)))
+        if len(cache) + len(missing) > VECTOR_CACHE:
+            self._vectors = cache = dict(got)
+        else:
+            cache.update((t, got[t]) for t in missing)
+        return got
 
     def best(self, q: Question, items: list[Evidence], draft: str = "", contexts: list[str] | None = None
              ) -> Candidate | None:

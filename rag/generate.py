@@ -72,7 +72,12 @@ def build_messages(question: str, evidence: list[Evidence], profile: Profile = "
     context window minus the answer budget."""
     system = SYSTEM_CAPABLE if profile == "capable" else SYSTEM_SMALL
     q = neutralise(" ".join(question.split()))[:1000]
-    shown = sum(len(EXAMPLE_EVIDENCE) + len(eq) + len(ea) + 40 for eq, ea in EXAMPLE_TURNS) if profile == "capable" else 0
+    examples: list[ChatMessage] = []
+    if profile == "capable":
+        for eq, ea in EXAMPLE_TURNS:
+            examples += [ChatMessage(role=MessageRole.USER, content=_user_turn(EXAMPLE_EVIDENCE, eq)),
+                         ChatMessage(role=MessageRole.ASSISTANT, content=ea)]
+    shown = sum(len(m.content or "") for m in examples)
     budget = (context_window - max_tokens - 64) * CHARS_PER_TOKEN - len(system) - len(q) - 40 - shown
     lines: list[str] = []
     for e in evidence:
@@ -84,13 +89,12 @@ def build_messages(question: str, evidence: list[Evidence], profile: Profile = "
             break
         lines.append(line[: max(budget, 200)])
         budget -= len(line) + 1
-    user = "Evidence:\n" + "\n".join(lines) + f"\n\nQuestion: {q}\nAnswer:"
-    examples: list[ChatMessage] = []
-    if profile == "capable":
-        for eq, ea in EXAMPLE_TURNS:
-            examples += [ChatMessage(role=MessageRole.USER, content=f"Evidence:\n{EXAMPLE_EVIDENCE}\n\nQuestion: {eq}\nAnswer:"),
-                         ChatMessage(role=MessageRole.ASSISTANT, content=ea)]
+    user = _user_turn("\n".join(lines), q)
     return [ChatMessage(role=MessageRole.SYSTEM, content=system), *examples, ChatMessage(role=MessageRole.USER, content=user)]
+
+
+def _user_turn(evidence: str, question: str) -> str:
+    return f"Evidence:\n{evidence}\n\nQuestion: {question}\nAnswer:"
 
 
 class LoopGuard:
