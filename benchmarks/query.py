@@ -133,23 +133,23 @@ def main() -> None:
     print(f"store: {st['articles']} articles, {st['chunks']} chunks")
     if args.build_only:
         return
-    qs = [json.loads(line)["question"] for line in (DATA / "questions.jsonl").open()][: args.questions]
-    eng.retrieve("warm up")
-    embed_s, vecs = [], []
-    for q in qs:
-        t = time.perf_counter()
-        vecs.append(eng._encode_one(q))
-        embed_s.append(time.perf_counter() - t)
-    base = []
-    for v in vecs:
-        t = time.perf_counter()
-        eng.ingestor.vectors.query(v, eng.settings.retrieval.candidates)
-        base.append(time.perf_counter() - t)
+    all_qs = [json.loads(line)["question"] for line in (DATA / "questions.jsonl").open()]
+    qs, warm = all_qs[: args.questions], all_qs[args.questions: args.questions + 20]
+    for q in warm:  # other questions: warms the encoder's and Chroma's caches without seeing the measured ones
+        eng.retrieve(q)
     lat = []
     for q in qs:
         t = time.perf_counter()
         eng.retrieve(q)
         lat.append(time.perf_counter() - t)
+    embed_s, base = [], []
+    for q in qs:  # the same questions again: the question's embedding, then a bare Chroma query with it
+        t = time.perf_counter()
+        v = eng._encode_one(q)
+        embed_s.append(time.perf_counter() - t)
+        t = time.perf_counter()
+        eng.ingestor.vectors.query(v, eng.settings.retrieval.candidates)
+        base.append(time.perf_counter() - t)
     p50, b50 = statistics.median(lat), statistics.median(base)
     print(f"retrieval  p50 {p50 * 1000:.1f} ms  p95 {pct(lat, 95) * 1000:.1f} ms  (target p50 <= 50 ms)")
     print(f"  bare Chroma query p50 {b50 * 1000:.1f} ms: retrieval/bare ratio {p50 / b50:.2f}; "
@@ -172,6 +172,8 @@ def main() -> None:
             t = time.perf_counter()
             llm.complete(q)
             bare_llm.append(time.perf_counter() - t)
+    if not total:
+        return
     a50 = statistics.median(total)
     print(f"answer     p50 {a50:.2f} s  p95 {pct(total, 95):.2f} s  (target p50 <= 2 s)")
     if bare_llm:
