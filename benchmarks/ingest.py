@@ -4,6 +4,7 @@
                                           [--profile FILE.prof] [--home DIR] [--skip-encoder]
     py-spy record -r 10 -f raw -o prof.txt -- .venv/bin/python benchmarks/ingest.py --n 1000 --skip-encoder
     .venv/bin/python benchmarks/ingest.py --steps-from prof.txt
+    .venv/bin/python benchmarks/ingest.py --project --n 8819 [--rate 27.3]
 
 Ingests the first `--n` RealTimeQA 2024 articles into a fresh store (read from the .jsonl.gz through the
 product's reader, then clean, split, chunk, embed, Chroma, SQLite, BM25: everything `citewire ingest` does),
@@ -12,6 +13,10 @@ length sorting), and prints both rates, their ratio (goal >= 0.9: the encoder is
 the truncation share (chunks longer than the encoder's window; goal 0%). `--profile` writes a cProfile of
 the pipeline and prints where its time went, by step; `--steps-from` does the same from a py-spy sampling
 profile (no profiler overhead inside the pipeline: the figures in docs/architecture.md come from it).
+`--project` only reads, cleans, splits and chunks the `--n` articles (no store, no embedding: minutes for all
+8,819), prints their chunk and word-piece counts and truncation share, times the bare encoder on a random
+sample of 1,000 of those chunks, and projects the full build time from the total word pieces at the sampled
+encoder rate (and at `--rate` pipeline chunks/s, e.g. the one a `--n 1000` run printed).
 """
 
 from __future__ import annotations
@@ -82,6 +87,50 @@ def sample_summary(raw: Path, root: str = "ingest/pipeline.py") -> list[tuple[st
     return [(lbl, counts.get(lbl, 0) / max(total, 1)) for lbl in order]
 
 
+def project(data: Path, n: int, rate: float | None) -> None:
+    """Chunk `n` articles as ingest would and project the build time from the encoder's sampled rate."""
+    import random
+
+    from tqdm import tqdm
+
+    from ingest.embed import Embedder
+    from ingest.prepare import Preparer
+    from ingest.readers import read_path
+    from ingest.types import RawArticle
+
+    settings = Settings(max_file_mb=4096)
+    emb = Embedder.load(settings)
+    max_tokens = min(settings.chunk.max_tokens, emb.max_tokens)
+    prep = Preparer(emb, max_tokens, settings.chunk.overlap_sentences, known={}, by_origin={})
+    texts: list[str] = []
+    t = time.perf_counter()
+    arts = 0
+    items = (it for it in read_path(data, max_bytes=4096 * 2**20) if isinstance(it, RawArticle))
+    for raw in tqdm(itertools.islice(items, n), total=n, desc="chunking", unit="art"):
+        out = prep.prepare(raw)
+        if out.prepared is not None:
+            arts += 1
+            texts.extend(c.text for c in out.prepared.chunks)
+    chunk_s = time.perf_counter() - t
+    counts = emb.count_tokens(texts)
+    total, over = sum(counts), sum(c > emb.max_tokens for c in counts)
+    print(f"{arts} articles -> {len(texts)} chunks ({len(texts) / max(arts, 1):.1f} per article), "
+          f"{total:,} word pieces; read+clean+split+chunk {chunk_s:.0f} s")
+    print(f"truncated: {over} of {len(texts)} chunks ({100 * over / max(len(texts), 1):.2f}%), "
+          f"longest {max(counts, default=0)} word pieces")
+    sample = random.Random(0).sample(texts, min(1000, len(texts)))
+    emb.encode(sample[:16])
+    t = time.perf_counter()
+    emb.encode(sample, batch_size=64)
+    enc_s = time.perf_counter() - t
+    sample_wp = sum(emb.count_tokens(sample))
+    wp_rate = sample_wp / enc_s
+    print(f"bare encode on a 1,000-chunk sample: {len(sample) / enc_s:.1f} chunks/s, {wp_rate:,.0f} word pieces/s")
+    print(f"projected bare-encoder time for all chunks: {total / wp_rate / 60:.0f} min (goal: the store in <= 45 min)")
+    if rate:
+        print(f"projected pipeline time at {rate} chunks/s: {len(texts) / rate / 60:.0f} min")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--n", type=int, default=1000, help="articles (all 8,819: --n 8819)")
@@ -90,7 +139,13 @@ def main() -> None:
     ap.add_argument("--home", help="store folder (default: a temporary one, deleted afterwards)")
     ap.add_argument("--skip-encoder", action="store_true", help="time the pipeline only")
     ap.add_argument("--steps-from", metavar="RAW", help="summarise a `py-spy record -f raw` profile by step and stop")
+    ap.add_argument("--project", action="store_true", help="chunk only, and project the full build time")
+    ap.add_argument("--rate", type=float, help="with --project: a measured pipeline rate (chunks/s) to project with")
     args = ap.parse_args()
+    if args.project:
+        offline_env()
+        project(Path(args.data), args.n, args.rate)
+        return
     if args.steps_from:
         for label, share in sample_summary(Path(args.steps_from)):
             print(f"  {label:30} {100 * share:5.1f}%")
