@@ -340,7 +340,10 @@ def fit(rows: list[Collected], encode: Any = None) -> dict[str, Any]:
         "questions": len(rows), "with_evidence": len(x), "answerable": int(answerable.sum()),
         "suites": sorted({r.suite for r in rows}),
         "weighting": "each suite the same total weight (suite_weights)",
-        "out_of_fold_crag_at_threshold": curve,
+        # CRAG proper (a wrong answer costs 1) at each risk's threshold, and the objective each threshold
+        # maximised (a wrong answer costs PENALTIES[risk]): the two differ for cautious and eager
+        "out_of_fold_crag_at_threshold": {r: round(crag(pa, pe, ya, ye, t, 1.0, w), 4) for r, t in thresholds.items()},
+        "out_of_fold_objective_at_threshold": curve,
         "out_of_fold_crag_balanced_by_suite": by_suite,
         "oracle_crag": round(float(np.mean([max(a, e) for a, e in zip(ya, ye)]) * len(x) / max(len(rows), 1)), 4),
     }
