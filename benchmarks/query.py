@@ -93,6 +93,36 @@ def ui_rss(home: Path, questions: list[str]) -> tuple[float, float]:
     return ui, base
 
 
+def answer_latency(eng: Any, qs: list[str]) -> None:
+    """Answer p50/p95 and first-token p50 with `Engine.stream`, against a bare LLM call on the same questions."""
+    from rag import AnswerEvent, TokenEvent
+
+    ttft, total, bare_llm = [], [], []
+    for q in qs:
+        t = time.perf_counter()
+        first = None
+        for ev in eng.stream(q):
+            if isinstance(ev, TokenEvent) and first is None:
+                first = time.perf_counter() - t
+            if isinstance(ev, AnswerEvent):
+                total.append(time.perf_counter() - t)
+                if first is not None:  # abstentions stream no tokens
+                    ttft.append(first)
+    llm = eng.llm
+    if llm is not None:
+        for q in qs:
+            t = time.perf_counter()
+            llm.complete(q)
+            bare_llm.append(time.perf_counter() - t)
+    a50 = statistics.median(total)
+    print(f"answer     p50 {a50:.2f} s  p95 {pct(total, 95):.2f} s  (target p50 <= 2 s)")
+    if bare_llm:
+        print(f"  bare LLM call p50 {statistics.median(bare_llm):.2f} s (same model, the question alone): "
+              f"answer/bare ratio {a50 / statistics.median(bare_llm):.2f}")
+    if ttft:
+        print(f"  first token p50 {statistics.median(ttft):.2f} s  ({len(ttft)} of {len(total)} answers streamed tokens)")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--articles", type=int, default=4600)
@@ -108,7 +138,7 @@ def main() -> None:
     from vectors import PrecomputedEmbedder, export_chunks, load_vectors
 
     from ingest.readers import record_to_article
-    from rag import AnswerEvent, Engine, TokenEvent
+    from rag import Engine
 
     def records() -> Iterator[Any]:
         with gzip.open(DATA / "articles.jsonl.gz", "rt") as fh:
@@ -155,32 +185,8 @@ def main() -> None:
     print(f"  bare Chroma query p50 {b50 * 1000:.1f} ms: retrieval/bare ratio {p50 / b50:.2f}; "
           f"of retrieval, question embedding p50 {statistics.median(embed_s) * 1000:.1f} ms")
 
-    ttft, total, bare_llm = [], [], []
-    for q in qs[: args.answers]:
-        t = time.perf_counter()
-        first = None
-        for ev in eng.stream(q):
-            if isinstance(ev, TokenEvent) and first is None:
-                first = time.perf_counter() - t
-            if isinstance(ev, AnswerEvent):
-                total.append(time.perf_counter() - t)
-                if first is not None:  # abstentions stream no tokens
-                    ttft.append(first)
-    llm = eng.llm
-    if llm is not None:
-        for q in qs[: args.answers]:
-            t = time.perf_counter()
-            llm.complete(q)
-            bare_llm.append(time.perf_counter() - t)
-    if not total:
-        return
-    a50 = statistics.median(total)
-    print(f"answer     p50 {a50:.2f} s  p95 {pct(total, 95):.2f} s  (target p50 <= 2 s)")
-    if bare_llm:
-        print(f"  bare LLM call p50 {statistics.median(bare_llm):.2f} s (same model, the question alone): "
-              f"answer/bare ratio {a50 / statistics.median(bare_llm):.2f}")
-    if ttft:
-        print(f"  first token p50 {statistics.median(ttft):.2f} s  ({len(ttft)} of {len(total)} answers streamed tokens)")
+    if args.answers:
+        answer_latency(eng, qs[: args.answers])
     if not args.no_ui:
         eng.close()
         ui, bare = ui_rss(Path(args.home), qs[:5])
