@@ -209,10 +209,14 @@ class Ingestor:
         target.append((err.origin, err.reason))
         log.warning("skipped %s", err)
 
+    def preparer(self, replace: bool = False) -> Preparer:
+        """The per-run record preparer (clean, split, chunk) for this store and these settings."""
+        return Preparer(self.embedder, self.max_tokens, self.settings.chunk.overlap_sentences,
+                        known=self.store.known(), by_origin=self.store.ids_by_origin(), replace=replace)
+
     def _ingest_records(self, records: Iterable[RawArticle], report: IngestReport, replace: bool,
                         show_progress: bool, total: int | None = None, article_bar: bool = True) -> None:
-        prep = Preparer(self.embedder, self.max_tokens, self.settings.chunk.overlap_sentences,
-                        known=self.store.known(), by_origin=self.store.ids_by_origin(), replace=replace)
+        prep = self.preparer(replace)
         batch: list[Prepared] = []
         batch_chunks = 0
         target = max(self.settings.embed_batch_size * 16, 16)  # chunks per commit (1,024 by default)
