@@ -376,6 +376,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--keep-evidence", action="store_true", help="keep the file's evidence weights (skip stage A)")
     p.add_argument("--out", type=Path, default=None, help="policy JSON to write (default: the packaged file)")
     p.add_argument("--profile", choices=["small", "capable"], help="profile section to write (default: the LLM's)")
+    p.add_argument("--per-model", action="store_true",
+                   help="write a section for this model only (models.NAME), used before the profile's section")
     p.add_argument("--llm", help="a pulled model name or GGUF path to calibrate with (default: configured LLM)")
     p.add_argument("--home", type=Path)
     args = p.parse_args(argv)
@@ -408,17 +410,24 @@ def main(argv: list[str] | None = None) -> int:
             return 0
     # stage B: the LLM's drafts over that evidence, then the extractor and the policy
     settings = settings.model_copy(update={"retrieval": settings.retrieval.model_copy(update={"policy_path": str(out)})})
-    tag = hashlib.sha256(json.dumps(data["evidence"], sort_keys=True).encode()).hexdigest()[:8]
-    rows = _cached(args.cache, f"explain-{tag}", lambda: [r for s in suites for r in collect(s, settings)])
-    from rag.llm import model_profile, model_record
+    from rag.llm import model_name, model_profile, model_record
 
+    # the drafts depend on the evidence weights and on how many items the LLM is shown (5 keeps old cache tags)
+    evidence_k = settings.retrieval.evidence_k
+    key = json.dumps({**data["evidence"], "evidence_k": evidence_k} if evidence_k != 5 else data["evidence"], sort_keys=True)
+    tag = hashlib.sha256(key.encode()).hexdigest()[:8]
+    rows = _cached(args.cache, f"explain-{tag}", lambda: [r for s in suites for r in collect(s, settings)])
     profile = args.profile or model_profile(settings.llm)
     from ingest.embed import Embedder
 
     section = fit(rows, Embedder.load(settings).encode)
     section["fitted_on"]["llm"] = model_record(settings.llm)
+    section["fitted_on"]["evidence_k"] = evidence_k
     section["fitted_on"]["command"] = "python -m evals.calibrate " + " ".join(argv if argv is not None else sys.argv[1:])
-    data["profiles"][profile] = section
+    if args.per_model:
+        data.setdefault("models", {})[model_name(settings.llm)] = section
+    else:
+        data["profiles"][profile] = section
     out.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
     print(json.dumps({"profile": profile, "thresholds": section["thresholds"], **section["fitted_on"]}, indent=1))
     print(f"wrote {out}")

@@ -40,7 +40,7 @@ from .evidence import EvidenceSelector, EvidenceSet
 from .extract import PhraseExtractor
 from .filters import Filters
 from .generate import Generator
-from .llm import build_llm, llama_lock, model_profile
+from .llm import build_llm, llama_lock, model_name, model_profile
 from .policy import AnswerPolicy, Decision, PolicyFeatures, evidence_params, load_params, profile_params
 from .question import Question
 from .retrieval import HybridRetriever
@@ -87,8 +87,9 @@ class Engine:
         self._profile: str | None = None
         params = load_params(settings.retrieval.policy_path)
         self.selector = EvidenceSelector(self._encode_many, **evidence_params(params))
-        self.policy = AnswerPolicy(params, settings.retrieval.risk, self.profile)
-        self.extractor = PhraseExtractor.from_params(profile_params(params, self.profile), self._encode_many)
+        model = model_name(settings.llm)
+        self.policy = AnswerPolicy(params, settings.retrieval.risk, self.profile, model)
+        self.extractor = PhraseExtractor.from_params(profile_params(params, self.profile, model), self._encode_many)
 
     @property
     def profile(self) -> Any:

@@ -135,9 +135,17 @@ def load_params(path: str | Path | None = None) -> dict[str, Any]:
     return data
 
 
-def profile_params(params: dict[str, Any], profile: str) -> dict[str, Any]:
-    """The fitted section for an LLM profile ("small" / "capable"); the small one when the file has
-    no section for `profile` (it was only calibrated with the bundled model)."""
+def profile_params(params: dict[str, Any], profile: str, model: str | None = None) -> dict[str, Any]:
+    """The fitted section for one LLM: the section fitted for `model` itself (`params["models"]`, keyed by
+    `rag.llm.model_name`) when the file has one, else the one for its profile ("small" / "capable"), else
+    the small one (the file was only calibrated with the bundled model).
+
+    When to use: a policy fitted on one model's drafts is miscalibrated for a stronger one (it learnt how
+    often *that* model is right), so `python -m evals.calibrate --llm NAME --per-model` adds a section
+    for NAME without replacing the profile's."""
+    by_model = params.get("models") or {}
+    if model and model in by_model:
+        return dict(by_model[model])
     profiles = params["profiles"]
     return dict(profiles.get(profile) or profiles["small"])
 
@@ -155,22 +163,24 @@ class AnswerPolicy:
     beforehand whether any LLM outcome could reach the threshold (to skip a pointless LLM call).
     """
 
-    def __init__(self, params: dict[str, Any], risk: Risk = "balanced", profile: str = "small") -> None:
+    def __init__(self, params: dict[str, Any], risk: Risk = "balanced", profile: str = "small",
+                 model: str | None = None) -> None:
         names = list(params["features"])
         if names != list(FEATURE_NAMES):
             from citewire.errors import CitewireError
 
             raise CitewireError("the answer policy file lists other features than this citewire computes: "
                                 "refit with `python -m evals.calibrate`")
-        section = profile_params(params, profile)
+        section = profile_params(params, profile, model)
         self.params = section
         self.risk = parse_risk(risk)
         self.threshold = float(section["thresholds"][self.risk])
         self.models = {m: _Logistic(tuple(section[m]["coef"]), float(section[m]["intercept"])) for m in ("answer", "extract")}
 
     @classmethod
-    def load(cls, path: str | Path | None = None, risk: Risk = "balanced", profile: str = "small") -> AnswerPolicy:
-        return cls(load_params(path), risk, profile)
+    def load(cls, path: str | Path | None = None, risk: Risk = "balanced", profile: str = "small",
+             model: str | None = None) -> AnswerPolicy:
+        return cls(load_params(path), risk, profile, model)
 
     def probabilities(self, f: PolicyFeatures) -> tuple[float, float]:
         x = f.vector()

@@ -78,3 +78,12 @@ def test_the_packaged_policy_is_fitted_and_loads_for_every_risk() -> None:
     assert t["cautious"] >= t["balanced"] >= t["eager"]
     for risk in ("cautious", "balanced", "eager"):
         AnswerPolicy(params, risk)
+
+
+def test_a_section_fitted_for_the_model_wins_over_its_profile() -> None:
+    sec = lambda t: dict(TOY["profiles"]["small"], thresholds={"cautious": t, "balanced": t, "eager": t})
+    params = dict(TOY, profiles={"small": sec(0.5), "capable": sec(0.6)}, models={"qwen2.5-coder-1.5b": sec(0.7)})
+    assert AnswerPolicy(params, "balanced", "capable", "qwen2.5-coder-1.5b").threshold == 0.7
+    assert AnswerPolicy(params, "balanced", "capable", "qwen2.5-coder-0.5b").threshold == 0.6  # no own section
+    assert AnswerPolicy(params, "balanced", "small", None).threshold == 0.5
+    assert AnswerPolicy(dict(TOY), "balanced", "capable", "qwen2.5-coder-1.5b").threshold == 0.5  # small fallback
