@@ -110,6 +110,10 @@ class _Logistic:
         return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
 
 
+# the features that only exist once the LLM has drafted (all in [0, 1]); the rest are known from the evidence
+DRAFT_FEATURES = ("llm_not_found", "verified", "phrase_grounded", "answers_type", "extract_in_draft")
+
+
 def default_path() -> Path:
     return Path(str(resources.files("rag") / "data" / "policy.json"))
 
@@ -194,9 +198,20 @@ class AnswerPolicy:
         return Decision(best if p >= self.threshold and (has_answer or has_extract) else "refuse", pa, pe, self.threshold)
 
     def could_answer(self, f: PolicyFeatures) -> bool:
-        """Could any draft make answering or extracting reach the threshold? (Evidence-only check.)"""
+        """Could any draft make answering or extracting reach the threshold? (Evidence-only check.)
+
+        An exact upper bound: the draft-dependent features (`DRAFT_FEATURES`, each in [0, 1]) enter each
+        logistic model linearly, so its best case sets every one with a positive coefficient to 1 and the
+        rest to 0. (A fitted coefficient can be negative, e.g. when two draft features move together, so
+        "all of them 1" is not the best case.)"""
         from dataclasses import replace
 
-        hopeful = [replace(f, llm_not_found=0.0, verified=v, phrase_grounded=v, answers_type=1.0,
-                           extract_in_draft=v) for v in (0.0, 1.0)]
-        return any(max(self.probabilities(h)) >= self.threshold for h in hopeful)
+        base = replace(f, **{n: 0.0 for n in DRAFT_FEATURES}).vector()
+        idx = [FEATURE_NAMES.index(n) for n in DRAFT_FEATURES]
+        for m in self.models.values():
+            best = list(base)
+            for i in idx:
+                best[i] = 1.0 if m.coef[i] > 0 else 0.0
+            if m.prob(best) >= self.threshold:
+                return True
+        return False

@@ -87,3 +87,22 @@ def test_a_section_fitted_for_the_model_wins_over_its_profile() -> None:
     assert AnswerPolicy(params, "balanced", "capable", "qwen2.5-coder-0.5b").threshold == 0.6  # no own section
     assert AnswerPolicy(params, "balanced", "small", None).threshold == 0.5
     assert AnswerPolicy(dict(TOY), "balanced", "capable", "qwen2.5-coder-1.5b").threshold == 0.5  # small fallback
+
+
+def test_could_answer_is_an_exact_bound_even_with_negative_draft_coefficients() -> None:
+    import itertools
+    from dataclasses import replace
+
+    from rag.policy import DRAFT_FEATURES
+
+    # a typed answer *lowers* p here (fitted coefficients can come out so): a check that assumed it raised p
+    # (answers_type = 1 in every "hopeful" draft) refused before asking the LLM
+    params = _params({"coverage": 3.0, "answers_type": -2.5, "verified": 1.0},
+                     {"coverage": 1.0, "llm_not_found": 1.5}, bias=-2.0)
+    policy = AnswerPolicy(params, "balanced")
+    for coverage in (0.0, 0.5, 0.8, 1.0):
+        f = PolicyFeatures(coverage=coverage)
+        reachable = any(max(policy.probabilities(replace(f, **dict(zip(DRAFT_FEATURES, combo))))) >= policy.threshold
+                        for combo in itertools.product((0.0, 1.0), repeat=len(DRAFT_FEATURES)))
+        assert policy.could_answer(f) == reachable
+    assert policy.could_answer(PolicyFeatures(coverage=0.5))  # only a verified, untyped draft gets there
