@@ -204,9 +204,7 @@ class AnswerPolicy:
         logistic model linearly, so its best case sets every one with a positive coefficient to 1 and the
         rest to 0. (A fitted coefficient can be negative, e.g. when two draft features move together, so
         "all of them 1" is not the best case.)"""
-        from dataclasses import replace
-
-        base = replace(f, **{n: 0.0 for n in DRAFT_FEATURES}).vector()
+        base = f.vector()
         idx = [FEATURE_NAMES.index(n) for n in DRAFT_FEATURES]
         for m in self.models.values():
             best = list(base)
