@@ -41,7 +41,7 @@ from .extract import PhraseExtractor
 from .filters import Filters
 from .generate import Generator
 from .llm import build_llm, llama_lock, model_name, model_profile
-from .policy import AnswerPolicy, Decision, PolicyFeatures, evidence_params, load_params, profile_params
+from .policy import AnswerPolicy, Decision, PolicyFeatures, evidence_params, load_params
 from .question import Question
 from .retrieval import HybridRetriever
 from .types import Answer, AnswerEvent, Passage, StatusEvent, StreamEvent, TokenEvent
@@ -87,9 +87,8 @@ class Engine:
         self._profile: str | None = None
         params = load_params(settings.retrieval.policy_path)
         self.selector = EvidenceSelector(self._encode_many, **evidence_params(params))
-        model = model_name(settings.llm)
-        self.policy = AnswerPolicy(params, settings.retrieval.risk, self.profile, model)
-        self.extractor = PhraseExtractor.from_params(profile_params(params, self.profile, model), self._encode_many)
+        self.policy = AnswerPolicy(params, settings.retrieval.risk, self.profile, model_name(settings.llm))
+        self.extractor = PhraseExtractor.from_params(self.policy.params, self._encode_many)  # the same fitted section
 
     @property
     def profile(self) -> Any:

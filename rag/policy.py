@@ -112,6 +112,7 @@ class _Logistic:
 
 # the features that only exist once the LLM has drafted (all in [0, 1]); the rest are known from the evidence
 DRAFT_FEATURES = ("llm_not_found", "verified", "phrase_grounded", "answers_type", "extract_in_draft")
+_DRAFT_INDEX = tuple(FEATURE_NAMES.index(n) for n in DRAFT_FEATURES)
 
 
 def default_path() -> Path:
@@ -205,10 +206,9 @@ class AnswerPolicy:
         rest to 0. (A fitted coefficient can be negative, e.g. when two draft features move together, so
         "all of them 1" is not the best case.)"""
         base = f.vector()
-        idx = [FEATURE_NAMES.index(n) for n in DRAFT_FEATURES]
         for m in self.models.values():
             best = list(base)
-            for i in idx:
+            for i in _DRAFT_INDEX:
                 best[i] = 1.0 if m.coef[i] > 0 else 0.0
             if m.prob(best) >= self.threshold:
                 return True
