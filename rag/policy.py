@@ -5,8 +5,8 @@ Two logistic models estimate, for one question, the probability that each candid
 ``extract`` (the best extracted phrase, or the best evidence quoted). The policy shows the more
 likely candidate when its probability reaches the threshold of the configured risk level, and
 refuses otherwise. Under the CRAG score (+1 right and cited, 0 refused, -1 anything else answered)
-answering pays exactly when that probability exceeds 1/2; `balanced` is the threshold that maximised
-CRAG on the calibration split, `cautious` and `eager` move along the curve.
+answering pays exactly when that probability exceeds 1/2: that is `balanced`; `cautious` (2/3) and
+`eager` (1/3) are where it pays when a wrong answer costs 2 or 0.5 (`evals.calibrate.threshold_for`).
 
 The coefficients live in ``rag/data/policy.json`` (versioned, with what they were fitted on);
 ``python -m evals.calibrate`` refits them. Nothing here was tuned on a report split.
