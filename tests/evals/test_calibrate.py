@@ -9,8 +9,8 @@ def test_risk_thresholds_are_where_answering_starts_to_pay() -> None:
     assert [threshold_for(PENALTIES[r]) for r in ("cautious", "balanced", "eager")] == [0.6667, 0.5, 0.3333]
     for pen in PENALTIES.values():
         t = threshold_for(pen)
-        gain = lambda p: p - pen * (1 - p)  # expected CRAG points of answering with P(right) = p
-        assert abs(gain(t)) < 1e-3 and gain(t + 0.01) > 0 > gain(t - 0.01)
+        gain = [p - pen * (1 - p) for p in (t - 0.01, t, t + 0.01)]  # expected CRAG points at P(right) = p
+        assert abs(gain[1]) < 1e-3 and gain[2] > 0 > gain[0]
 
 
 def test_crag_counts_shown_candidates_only_and_takes_the_more_likely_one() -> None:
