@@ -6,7 +6,8 @@ Two logistic models estimate, for one question, the probability that each candid
 likely candidate when its probability reaches the threshold of the configured risk level, and
 refuses otherwise. Under the CRAG score (+1 right and cited, 0 refused, -1 anything else answered)
 answering pays exactly when that probability exceeds 1/2: that is `balanced`; `cautious` (2/3) and
-`eager` (1/3) are where it pays when a wrong answer costs 2 or 0.5 (`evals.calibrate.threshold_for`).
+`eager` (1/3) are where it pays when a wrong answer costs 2 or 0.5 (`evals.calibrate.threshold_for`;
+each section stores its thresholds: the packaged `small` one predates the rule, see docs/architecture.md).
 
 The coefficients live in ``rag/data/policy.json`` (versioned, with what they were fitted on);
 ``python -m evals.calibrate`` refits them. Nothing here was tuned on a report split.
