@@ -45,11 +45,6 @@ _NAME = re.compile(rf"(?:[A-Z][\w’'\-\.&]*[\w]|[A-Z])(?:\s+(?:{_CONNECT}\s+)?{
 _QUOTED = re.compile(r"[“\"]([^”\"\n]{2,80})[”\"]")
 _NUMBER = re.compile(r"(?:[$£€]\s?)?\d[\d,]*(?:\.\d+)?(?:\s?(?:%|percent|million|billion|trillion|thousand|m|bn)\b)?"
                      r"(?:[ -](?!(?:and|or|the|of|to|in)\b)[a-z]+)?")
-# spelled-out cardinals ("five of the capital's 10 districts", "eight locations"), with an optional unit noun
-_NUMBER_WORD = re.compile(
-    rf"\b(?:{'|'.join(w for w in tu.NUMBER_WORDS if w not in ('hundred', 'thousand', 'million', 'billion'))})"
-    r"(?:-(?:one|two|three|four|five|six|seven|eight|nine))?\b(?:[ -](?!(?:and|or|the|of|to|in)\b)[a-z]+)?",
-    re.IGNORECASE)
 _DATE = re.compile(rf"\b(?:(?:{'|'.join(m.title() for m in tu.MONTHS)}|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)"
                    rf"\.?(?:\s+\d{{1,2}})?(?:,?\s+\d{{4}})?|(?:{'|'.join(d.title() for d in tu.WEEKDAYS)})|(?:19|20)\d\d)\b")
 _RUN = re.compile(r"[A-Za-z][\w’'\-]*(?:\s+[A-Za-z][\w’'\-]*){0,3}")
@@ -128,8 +123,6 @@ class PhraseExtractor:
         kept: list[tuple[str, Kind, Evidence, int, int, dict[str, float]]] = []
         for phrase, kind, e, s, t in raw:
             stems = tu.content_words(phrase)
-            if kind == "number":  # spelled-out numbers are stop words ("five"): count them as their digits
-                stems = stems + sorted(tu.numbers(phrase) - set(stems))
             if not stems or len(phrase.split()) > 6:
                 continue
             words = [w for w in stems if not (kind == "number" and w[:1].isdigit())] or stems
@@ -216,14 +209,13 @@ def _spans(e: Evidence) -> list[tuple[str, Kind, Evidence, int, int]]:
         if t > s:
             out.append((text[s:t], kind, e, s, t))
 
-    for kind, rx in (("quoted", _QUOTED), ("date", _DATE), ("number", _NUMBER), ("number", _NUMBER_WORD),
-                     ("name", _NAME), ("run", _RUN)):
+    for kind, rx in (("quoted", _QUOTED), ("date", _DATE), ("number", _NUMBER), ("name", _NAME), ("run", _RUN)):
         for m in rx.finditer(text):
             g = 1 if kind == "quoted" else 0
             s, t = m.start(g), m.end(g)
             add(kind, s, t)  # type: ignore[arg-type]
             if kind == "number" and " " in text[s:t].strip():  # "550 drones" -> also "550"
-                bare = re.match(r"(?:[$£€]\s?)?\d[\d,]*(?:\.\d+)?|[A-Za-z]+(?:-[a-z]+)?(?=[ -])", text[s:t])
+                bare = re.match(r"(?:[$£€]\s?)?\d[\d,]*(?:\.\d+)?", text[s:t])
                 if bare:
                     add("number", s, s + bare.end())
             elif kind == "name":
