@@ -215,6 +215,11 @@ def _logistic(x: np.ndarray, y: np.ndarray, c: float = 1.0, w: np.ndarray | None
     return [float(v) for v in coef], float(lr.intercept_[0] - np.sum(lr.coef_[0] * scaler.mean_ / scale))
 
 
+def _prob(x: np.ndarray, coef: list[float], b: float) -> np.ndarray:
+    """The logistic model's probabilities for the rows of `x` (coefficients from `_logistic`)."""
+    return np.asarray(1 / (1 + np.exp(-(x @ np.array(coef) + b))))
+
+
 C_GRID = (0.01, 0.03, 0.1, 0.3, 1.0, 3.0)
 
 
@@ -232,7 +237,7 @@ def choose_c(x: np.ndarray, y: np.ndarray, w: np.ndarray, folds: int = 5) -> flo
         loss = 0.0
         for tr, te in StratifiedKFold(folds, shuffle=True, random_state=0).split(x, y):
             coef, b = _logistic(x[tr], y[tr], c=c, w=w[tr])
-            p = np.clip(1 / (1 + np.exp(-(x[te] @ np.array(coef) + b))), 1e-6, 1 - 1e-6)
+            p = np.clip(_prob(x[te], coef, b), 1e-6, 1 - 1e-6)
             loss -= float(np.sum(w[te] * (y[te] * np.log(p) + (1 - y[te]) * np.log(1 - p))))
         losses.append(loss)
     return C_GRID[int(np.argmin(losses))]
@@ -341,8 +346,7 @@ def _oof(x: np.ndarray, y: np.ndarray, mask: np.ndarray, w: np.ndarray, folds: i
     for tr, te in StratifiedKFold(folds, shuffle=True, random_state=0).split(x[idx], y[idx]):
         xt, yt, wt = x[idx][tr], y[idx][tr], w[idx][tr]
         coef, b = _logistic(xt, yt, c=choose_c(xt, yt, wt), w=wt)  # C chosen inside the fold: nested
-        z = x[idx][te] @ np.array(coef) + b
-        p[idx[te]] = 1 / (1 + np.exp(-z))
+        p[idx[te]] = _prob(x[idx][te], coef, b)
     return p
 
 
@@ -369,8 +373,9 @@ def fit(rows: list[Collected], encode: Any = None) -> dict[str, Any]:
     w = suite_weights(suites)
     section: dict[str, Any] = {"extractor": ex_params}
     for name, y, mask in (("answer", ya, ha > 0), ("extract", ye, np.ones(len(ye), bool))):
-        c = choose_c(x[mask], y[mask], w[mask]) if len(set(y[mask])) > 1 else 1.0
-        coef, b = _logistic(x[mask], y[mask], c=c, w=w[mask]) if len(set(y[mask])) > 1 else ([0.0] * x.shape[1], -5.0)
+        fittable = len(set(y[mask])) > 1
+        c = choose_c(x[mask], y[mask], w[mask]) if fittable else 1.0
+        coef, b = _logistic(x[mask], y[mask], c=c, w=w[mask]) if fittable else ([0.0] * x.shape[1], -5.0)
         section[name] = {"coef": coef, "intercept": b, "n": int(mask.sum()), "positives": int(y[mask].sum()), "C": c}
     pa, pe = _oof(x, ya, ha > 0, w), _oof(x, ye, np.ones(len(ye), bool), w)
     grid = [round(t, 2) for t in np.arange(0.05, 0.96, 0.01)]
