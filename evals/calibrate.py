@@ -143,21 +143,35 @@ def collect_sentences(suite: Suite, settings: Settings, show_progress: bool = Tr
     return out
 
 
-def fit_evidence(rows: list[SentenceRows]) -> dict[str, Any]:
-    """Sentence-scoring weights: a logistic regression of "this statement is gold" on its features."""
+# Sentence features whose weight may not be negative: a statement more like the question, holding more of
+# what it asks, or of the asked type, is never scored lower. Unconstrained, the fit gave `lexical` -3.1 (the
+# calibration labels are noisy: a RealTimeQA gold string also occurs in sentences about something else), and
+# "Who is the mayor of Kyiv?" ranked the sentence naming the mayor third on the demo article.
+MONOTONE_SENTENCE_FEATURES = ("semantic", "lexical", "asked_in_sentence", "type_cue")
+
+
+def _fit_sentences(rows: list[SentenceRows]) -> tuple[list[float], float]:
     from rag.evidence import SENTENCE_FEATURES
 
     x = np.array([f for r in rows for f in r.features])
     y = np.array([v for r in rows for v in r.labels])
-    coef, b = _logistic(x, y)
-    from rag.evidence import DEFAULT_SENTENCE_BIAS, DEFAULT_SENTENCE_WEIGHTS
+    return _logistic_nonneg(x, y, [SENTENCE_FEATURES.index(f) for f in MONOTONE_SENTENCE_FEATURES])
 
+
+def fit_evidence(rows: list[SentenceRows]) -> dict[str, Any]:
+    """Sentence-scoring weights: a logistic regression of "this statement is gold" on its features, the
+    weights of `MONOTONE_SENTENCE_FEATURES` bounded at 0."""
+    from rag.evidence import DEFAULT_SENTENCE_BIAS, DEFAULT_SENTENCE_WEIGHTS, SENTENCE_FEATURES
+
+    coef, b = _fit_sentences(rows)
     default = np.array([DEFAULT_SENTENCE_WEIGHTS.get(f, 0.0) for f in SENTENCE_FEATURES])
-    return {"weights": dict(zip(SENTENCE_FEATURES, coef)), "bias": b, "questions": len(rows), "statements": len(y),
-            "positives": int(y.sum()),
+    return {"weights": dict(zip(SENTENCE_FEATURES, coef)), "bias": b, "questions": len(rows),
+            "statements": sum(len(r.labels) for r in rows), "positives": int(sum(sum(r.labels) for r in rows)),
+            "nonnegative": list(MONOTONE_SENTENCE_FEATURES),
             "gold_top1_default": _top_hits(rows, default, DEFAULT_SENTENCE_BIAS, 1),
             "gold_top4_default": _top_hits(rows, default, DEFAULT_SENTENCE_BIAS, 4),
-            "gold_top1_fitted_2fold": _cv_top_hits(rows, 1), "gold_top4_fitted_2fold": _cv_top_hits(rows, 4)}
+            "gold_top1_fitted_2fold": _cv_top_hits(rows, 1, _fit_sentences),
+            "gold_top4_fitted_2fold": _cv_top_hits(rows, 4, _fit_sentences)}
 
 
 def _top_hits(rows: list[SentenceRows], w: np.ndarray, b: float, k: int) -> float:
@@ -213,6 +227,29 @@ def _logistic(x: np.ndarray, y: np.ndarray, c: float = 1.0, w: np.ndarray | None
     lr = LogisticRegression(C=c, max_iter=2000).fit((x - scaler.mean_) / scale, y, sample_weight=w)
     coef = lr.coef_[0] / scale
     return [float(v) for v in coef], float(lr.intercept_[0] - np.sum(lr.coef_[0] * scaler.mean_ / scale))
+
+
+def _logistic_nonneg(x: np.ndarray, y: np.ndarray, nonneg: list[int], c: float = 1.0) -> tuple[list[float], float]:
+    """`_logistic` (standardised, L2) with the weights of columns `nonneg` bounded at 0 (L-BFGS-B)."""
+    from scipy.optimize import minimize
+    from sklearn.preprocessing import StandardScaler
+
+    scaler = StandardScaler().fit(x)
+    scale = np.where(scaler.scale_ > 0, scaler.scale_, 1.0)
+    z = (x - scaler.mean_) / scale
+    d = z.shape[1]
+
+    def loss(theta: np.ndarray) -> tuple[float, np.ndarray]:
+        beta, b = theta[:d], theta[d]
+        s = z @ beta + b
+        g = 1 / (1 + np.exp(-s)) - y
+        return (float(np.sum(np.logaddexp(0, s) - y * s) + 0.5 / c * beta @ beta),
+                np.concatenate([z.T @ g + beta / c, [g.sum()]]))
+
+    bounds = [(0.0, None) if i in nonneg else (None, None) for i in range(d)] + [(None, None)]
+    beta_b = minimize(loss, np.zeros(d + 1), jac=True, method="L-BFGS-B", bounds=bounds).x
+    beta = beta_b[:d]
+    return [float(v) for v in beta / scale], float(beta_b[d] - np.sum(beta * scaler.mean_ / scale))
 
 
 def _prob(x: np.ndarray, coef: list[float], b: float) -> np.ndarray:
@@ -449,39 +486,43 @@ def main(argv: list[str] | None = None) -> int:
     data = json.loads(out.read_text(encoding="utf-8")) if out.is_file() else {}
     if data.get("version") != POLICY_VERSION or data.get("features") != list(FEATURE_NAMES):
         data = {"version": POLICY_VERSION, "features": list(FEATURE_NAMES), "profiles": {}}
-    # stage A: how to score evidence statements (no LLM involved)
-    if not args.keep_evidence or "evidence" not in data:
-        sent_rows = _cached(args.cache, "sentences", lambda: [r for s in suites for r in collect_sentences(s, settings)])
-        data["evidence"] = fit_evidence(sent_rows)
-        if not data.get("profiles"):
-            from rag.policy import load_params
+    from rag.llm import model_name, model_profile, model_record
+    from rag.policy import load_params, profile_params
 
-            data["profiles"] = load_params()["profiles"]  # something to run stage B with
+    profile = args.profile or model_profile(settings.llm)
+    if not data.get("profiles"):
+        data["profiles"] = load_params()["profiles"]  # something to run stage B with
+    # the section being fitted owns its evidence weights (its drafts are made over the evidence they choose)
+    holder = data.setdefault("models", {}) if args.per_model else data["profiles"]
+    name = model_name(settings.llm) if args.per_model else profile
+    target = holder.setdefault(name, profile_params(data, profile))
+    # stage A: how to score evidence statements (no LLM involved)
+    if not args.keep_evidence or not (target.get("evidence") or data.get("evidence")):
+        sent_rows = _cached(args.cache, "sentences", lambda: [r for s in suites for r in collect_sentences(s, settings)])
+        target["evidence"] = fit_evidence(sent_rows)
         out.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
-        log.info("evidence weights: %s", data["evidence"])
+        log.info("evidence weights: %s", target["evidence"])
         if args.stage == "evidence":
-            print(json.dumps(data["evidence"], indent=1))
+            print(json.dumps(target["evidence"], indent=1))
             return 0
+    evidence = target.get("evidence") or data["evidence"]
     # stage B: the LLM's drafts over that evidence, then the extractor and the policy
     settings = settings.model_copy(update={"retrieval": settings.retrieval.model_copy(update={"policy_path": str(out)})})
-    from rag.llm import model_name, model_profile, model_record
 
     # the drafts depend on the evidence weights and on how many items the LLM is shown (5 keeps old cache tags)
     evidence_k = settings.retrieval.evidence_k
-    key = json.dumps({**data["evidence"], "evidence_k": evidence_k} if evidence_k != 5 else data["evidence"], sort_keys=True)
+    key = json.dumps({**evidence, "evidence_k": evidence_k} if evidence_k != 5 else evidence, sort_keys=True)
     tag = hashlib.sha256(key.encode()).hexdigest()[:8]
     rows = _cached(args.cache, f"explain-{tag}", lambda: [r for s in suites for r in collect(s, settings)])
-    profile = args.profile or model_profile(settings.llm)
     from ingest.embed import Embedder
 
     section = fit(rows, Embedder.load(settings).encode)
+    if target.get("evidence"):
+        section["evidence"] = target["evidence"]
     section["fitted_on"]["llm"] = model_record(settings.llm)
     section["fitted_on"]["evidence_k"] = evidence_k
     section["fitted_on"]["command"] = "python -m evals.calibrate " + " ".join(argv if argv is not None else sys.argv[1:])
-    if args.per_model:
-        data.setdefault("models", {})[model_name(settings.llm)] = section
-    else:
-        data["profiles"][profile] = section
+    holder[name] = section
     out.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
     print(json.dumps({"profile": profile, "thresholds": section["thresholds"], **section["fitted_on"]}, indent=1))
     print(f"wrote {out}")

@@ -86,8 +86,8 @@ class Engine:
         self._llm_lock = threading.Lock()
         self._profile: str | None = None
         params = load_params(settings.retrieval.policy_path)
-        self.selector = EvidenceSelector(self._encode_many, **evidence_params(params))
         self.policy = AnswerPolicy(params, settings.retrieval.risk, self.profile, model_name(settings.llm))
+        self.selector = EvidenceSelector(self._encode_many, **evidence_params(params, self.policy.params))
         self.extractor = PhraseExtractor.from_params(self.policy.params, self._encode_many)  # the same fitted section
 
     @property

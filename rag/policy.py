@@ -7,7 +7,8 @@ likely candidate when its probability reaches the threshold of the configured ri
 refuses otherwise. Under the CRAG score (+1 right and cited, 0 refused, -1 anything else answered)
 answering pays exactly when that probability exceeds 1/2: that is `balanced`; `cautious` (2/3) and
 `eager` (1/3) are where it pays when a wrong answer costs 2 or 0.5 (`evals.calibrate.threshold_for`;
-each section stores its thresholds: the packaged `small` one predates the rule, see docs/architecture.md).
+each section stores its thresholds, its models and, when it has its own, the evidence weights its drafts were
+made over: `evidence_params`).
 
 The coefficients live in ``rag/data/policy.json`` (versioned, with what they were fitted on);
 ``python -m evals.calibrate`` refits them. Nothing here was tuned on a report split.
@@ -156,9 +157,12 @@ def profile_params(params: dict[str, Any], profile: str, model: str | None = Non
     return dict(profiles.get(profile) or profiles["small"])
 
 
-def evidence_params(params: dict[str, Any]) -> dict[str, Any]:
-    """The fitted sentence-scoring weights (`rag.evidence.SENTENCE_FEATURES`), or {} for the defaults."""
-    ev = params.get("evidence") or {}
+def evidence_params(params: dict[str, Any], section: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The fitted sentence-scoring weights (`rag.evidence.SENTENCE_FEATURES`), or {} for the defaults.
+
+    A policy section (`profile_params`) may carry its own: its models were fitted on drafts made over the
+    evidence those weights chose, so they belong together; otherwise the file-wide ones apply."""
+    ev = (section or {}).get("evidence") or params.get("evidence") or {}
     return {"weights": ev.get("weights"), "bias": ev.get("bias")} if ev else {}
 
 

@@ -14,10 +14,35 @@ os.environ["TRANSFORMERS_OFFLINE"] = "1"
 os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
 os.environ["ANONYMIZED_TELEMETRY"] = "False"
 os.environ.pop("CITEWIRE_CHROMA_URL", None)
-# Tests check mechanics (spans, markers, filters, servers, the UI): they run at the eager end of the answer
-# policy's curve so that candidates are shown. The calibrated operating point is measured by `citewire eval`
-# on the report split; tests/rag/test_policy.py checks the packaged file; `seed_engine` runs at "balanced".
+# Tests check mechanics (spans, markers, filters, servers, the UI), not where the calibrated policy puts its
+# operating point (`citewire eval` measures that on the report split; tests/rag/test_policy.py checks the packaged
+# file; `seed_engine` runs the packaged file at "balanced"). So they run at "eager" with MECHANICS_POLICY: the
+# packaged file with every section's eager threshold at 0.1 (show any candidate the fitted models give a real
+# chance), so that a refit of the policy does not decide whether a test of, say, SSE streaming sees an answer.
+MECHANICS_EAGER = 0.1
+
+
+def _mechanics_policy() -> str:
+    import atexit
+    import json
+    import shutil
+    import tempfile
+
+    from rag.policy import load_params
+
+    params = json.loads(json.dumps(load_params()))
+    for section in [*params["profiles"].values(), *(params.get("models") or {}).values()]:
+        section["thresholds"]["eager"] = MECHANICS_EAGER
+    folder = tempfile.mkdtemp(prefix="cw-test-policy-")
+    atexit.register(shutil.rmtree, folder, True)
+    path = Path(folder) / "mechanics-policy.json"
+    path.write_text(json.dumps(params), encoding="utf-8")
+    return str(path)
+
+
+MECHANICS_POLICY = _mechanics_policy()
 os.environ["CITEWIRE_RETRIEVAL__RISK"] = "eager"
+os.environ["CITEWIRE_RETRIEVAL__POLICY_PATH"] = MECHANICS_POLICY
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
@@ -105,12 +130,13 @@ def seed_engine(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def eager_seed_engine(seed_engine):
-    """The same store at the eager end of the answer policy's curve (`retrieval.risk = "eager"`): for tests
-    of what an answer looks like (spans, markers), not of the calibrated operating point."""
+    """The same store at the eager end of the answer policy's curve (`MECHANICS_POLICY`): for tests of what
+    an answer looks like (spans, markers), not of the calibrated operating point."""
     from rag import Engine
 
     s = seed_engine.settings
-    return Engine.open(settings=s.model_copy(update={"retrieval": s.retrieval.model_copy(update={"risk": "eager"})}))
+    return Engine.open(settings=s.model_copy(update={"retrieval": s.retrieval.model_copy(
+        update={"risk": "eager", "policy_path": MECHANICS_POLICY})}))
 
 
 @pytest.fixture(scope="session")
@@ -121,7 +147,8 @@ def extractive_engine(tmp_path_factory):
     from rag import Engine
 
     home = tmp_path_factory.mktemp("extractive-home")
-    eng = Engine.open(settings=Settings(home=home, llm=LLMSettings(backend="none"), retrieval=RetrievalSettings(risk="eager")))
+    eng = Engine.open(settings=Settings(home=home, llm=LLMSettings(backend="none"),
+                                        retrieval=RetrievalSettings(risk="eager", policy_path=MECHANICS_POLICY)))
     eng.ingest([])
     return eng
 

@@ -66,8 +66,6 @@ def test_follow_up_is_condensed_with_the_previous_subject(extractive_engine):
     assert "drones" in ans.standalone_question
 
 
-@pytest.mark.xfail(reason="known gap (#9): the condensed question is right, but the phrase extractor picks "
-                          "'11 missiles' from the best statement instead of the 270 sentence", strict=False)
 def test_follow_up_answer_cites_the_figure_asked_for(extractive_engine):
     history = [("How many drones and missiles did Russia launch?", "550 [1]")]
     ans = extractive_engine.chat(history, "And how many were shot down?")

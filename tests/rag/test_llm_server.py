@@ -59,7 +59,10 @@ def test_server_stopped_mid_session(home, server):
         assert_extractive(ans, "unreachable")
         assert eng.condense(HISTORY, FOLLOW) == rules
         follow = eng.ask(FOLLOW, history=HISTORY)
-        assert follow.standalone_question == rules and follow.mode == "extractive" and follow.note
+        # condensed by the rules, no exception, the note says why; whether its extracted phrase is shown is the
+        # answer policy's call (with the 2026-11-29 policy: "23", wrong for "shot down", refused)
+        assert follow.standalone_question == rules and follow.mode in {"extractive", "abstained"}
+        assert follow.note and "unreachable" in follow.note
     finally:
         server.start()
     before = server.requests()

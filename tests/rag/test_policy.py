@@ -11,6 +11,7 @@ from rag.policy import (
     POLICY_VERSION,
     AnswerPolicy,
     PolicyFeatures,
+    evidence_params,
     features_from_dict,
     load_params,
     parse_risk,
@@ -87,6 +88,16 @@ def test_a_section_fitted_for_the_model_wins_over_its_profile() -> None:
     assert AnswerPolicy(params, "balanced", "capable", "qwen2.5-coder-0.5b").threshold == 0.6  # no own section
     assert AnswerPolicy(params, "balanced", "small", None).threshold == 0.5
     assert AnswerPolicy(dict(TOY), "balanced", "capable", "qwen2.5-coder-1.5b").threshold == 0.5  # small fallback
+
+
+def test_a_section_owns_the_evidence_weights_its_drafts_were_made_with() -> None:
+    own = {"weights": {"semantic": 3.0}, "bias": -5.0}
+    params = dict(TOY, evidence={"weights": {"semantic": 4.0, "lexical": -3.0}, "bias": -6.0},
+                  profiles={"small": dict(TOY["profiles"]["small"], evidence=own), "capable": TOY["profiles"]["small"]})
+    small, capable = (AnswerPolicy(params, "balanced", p).params for p in ("small", "capable"))
+    assert evidence_params(params, small) == own
+    assert evidence_params(params, capable) == {"weights": {"semantic": 4.0, "lexical": -3.0}, "bias": -6.0}
+    assert evidence_params(dict(TOY)) == {}  # nothing fitted: the selector's defaults
 
 
 def test_could_answer_is_an_exact_bound_even_with_negative_draft_coefficients() -> None:
