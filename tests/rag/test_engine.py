@@ -10,9 +10,7 @@ ANSWERABLE = [
     ("How many drones and missiles did Russia launch?", "550"),
     ("How many people were hospitalized according to the Kyiv mayor?", "14"),
     ("How many targets did Ukrainian air defenses shoot down?", "270"),
-    pytest.param("Who is the mayor of Kyiv?", "Klitschko", marks=pytest.mark.xfail(
-        reason="known gap (#9): refused by the fitted policy even at risk=eager: the answer is an apposition in a "
-               "sentence scored 0.22", strict=False)),
+    ("Who is the mayor of Kyiv?", "Klitschko"),  # an apposition: "Kyiv Mayor Vitali Klitschko"
 ]
 ABSENT = [
     "What is the population of Odesa?",
