@@ -217,26 +217,34 @@ def label(row: Collected, composed: Any) -> float:
     return float(s["answered_cited"] or 0.0)
 
 
-def _logistic(x: np.ndarray, y: np.ndarray, c: float = 1.0, w: np.ndarray | None = None) -> tuple[list[float], float]:
-    """A standardised L2 logistic regression (optionally sample-weighted), returned in raw feature space."""
-    from sklearn.linear_model import LogisticRegression
+def _standardised(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(x standardised, column means, column scales): constant columns keep scale 1."""
     from sklearn.preprocessing import StandardScaler
 
     scaler = StandardScaler().fit(x)
     scale = np.where(scaler.scale_ > 0, scaler.scale_, 1.0)
-    lr = LogisticRegression(C=c, max_iter=2000).fit((x - scaler.mean_) / scale, y, sample_weight=w)
-    coef = lr.coef_[0] / scale
-    return [float(v) for v in coef], float(lr.intercept_[0] - np.sum(lr.coef_[0] * scaler.mean_ / scale))
+    return (x - scaler.mean_) / scale, scaler.mean_, scale
+
+
+def _raw(beta: np.ndarray, b: float, mean: np.ndarray, scale: np.ndarray) -> tuple[list[float], float]:
+    """Coefficients fitted on `_standardised` features, back in raw feature space."""
+    return [float(v) for v in beta / scale], float(b - np.sum(beta * mean / scale))
+
+
+def _logistic(x: np.ndarray, y: np.ndarray, c: float = 1.0, w: np.ndarray | None = None) -> tuple[list[float], float]:
+    """A standardised L2 logistic regression (optionally sample-weighted), returned in raw feature space."""
+    from sklearn.linear_model import LogisticRegression
+
+    z, mean, scale = _standardised(x)
+    lr = LogisticRegression(C=c, max_iter=2000).fit(z, y, sample_weight=w)
+    return _raw(lr.coef_[0], float(lr.intercept_[0]), mean, scale)
 
 
 def _logistic_nonneg(x: np.ndarray, y: np.ndarray, nonneg: list[int], c: float = 1.0) -> tuple[list[float], float]:
     """`_logistic` (standardised, L2) with the weights of columns `nonneg` bounded at 0 (L-BFGS-B)."""
     from scipy.optimize import minimize
-    from sklearn.preprocessing import StandardScaler
 
-    scaler = StandardScaler().fit(x)
-    scale = np.where(scaler.scale_ > 0, scaler.scale_, 1.0)
-    z = (x - scaler.mean_) / scale
+    z, mean, scale = _standardised(x)
     d = z.shape[1]
 
     def loss(theta: np.ndarray) -> tuple[float, np.ndarray]:
@@ -248,8 +256,7 @@ def _logistic_nonneg(x: np.ndarray, y: np.ndarray, nonneg: list[int], c: float =
 
     bounds = [(0.0, None) if i in nonneg else (None, None) for i in range(d)] + [(None, None)]
     beta_b = minimize(loss, np.zeros(d + 1), jac=True, method="L-BFGS-B", bounds=bounds).x
-    beta = beta_b[:d]
-    return [float(v) for v in beta / scale], float(beta_b[d] - np.sum(beta * scaler.mean_ / scale))
+    return _raw(beta_b[:d], float(beta_b[d]), mean, scale)
 
 
 def _prob(x: np.ndarray, coef: list[float], b: float) -> np.ndarray:

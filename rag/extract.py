@@ -200,8 +200,8 @@ def _spans(e: Evidence) -> list[tuple[str, Kind, Evidence, int, int]]:
     """Candidate spans of one evidence item: (phrase, kind, item, start, end) with item-local offsets.
 
     Names are also split at connectors ("Park Fire in Northern California" -> "Park Fire",
-    "Northern California") and shortened from the left to their last two or more words ("Kyiv Mayor Vitali
-    Klitschko" -> "Vitali Klitschko"), runs into their 1-3 word n-grams, numbers with a unit also bare."""
+    "Northern California") and shortened from the left to their last two or more words ("Finance Minister
+    Jane Doe" -> "Jane Doe"), runs into their 1-3 word n-grams, numbers with a unit also bare."""
     text = e.quote
     out: list[tuple[str, Kind, Evidence, int, int]] = []
 
@@ -226,8 +226,8 @@ def _spans(e: Evidence) -> list[tuple[str, Kind, Evidence, int, int]]:
                     pos = sep.end()
                 if pos > s:
                     add("name", pos, t)
-                # a title run before a name ("Kyiv Mayor Vitali Klitschko", "Economy Minister Yuliia
-                # Svyrydenko"): its last two or more words are a candidate too
+                # a title run before a name ("Finance Minister Jane Doe", "Acme Corp CEO John Smith"):
+                # its last two or more words are a candidate too
                 words = [(w.start(), w.end()) for w in re.finditer(r"\S+", text[s:t])]
                 for i in range(1, len(words) - 1):
                     add("name", s + words[i][0], t)
