@@ -318,10 +318,10 @@ def fit_extractor(rows: list[Collected], encode: Any = None) -> dict[str, Any]:
     stats = {"questions": len(groups), "candidates": sum(len(g[1]) for g in groups),
              "gold_top1_default": _top_hits(as_rows, default, 0.0, 1),
              "gold_top1_fitted_2fold": _cv_top_hits(as_rows, 1, fitter=lambda rs: (_pairwise(rs), 0.0))}
-    if stats["gold_top1_fitted_2fold"] < stats["gold_top1_default"]:
-        # the fit ranks worse out of fold than the hand-set start (e.g. a small LLM's noisy drafts make
-        # `in_draft` misleading): keep the defaults
-        log.warning("fitted extractor ranks the gold phrase first less often out of fold (%.3f) than the defaults "
+    if stats["gold_top1_fitted_2fold"] <= stats["gold_top1_default"]:
+        # the fit ranks no better out of fold than the hand-set start (e.g. a small LLM's noisy drafts make
+        # `in_draft` misleading): keep the defaults, which have no free parameters to overfit
+        log.warning("fitted extractor ranks the gold phrase first no more often out of fold (%.3f) than the defaults "
                     "(%.3f): keeping the defaults", stats["gold_top1_fitted_2fold"], stats["gold_top1_default"])
         return {"weights": DEFAULT_WEIGHTS, "bias": 0.0, **stats, "chosen": "default"}
     return {"weights": dict(zip(FEATURES, coef)), "bias": 0.0, **stats, "chosen": "fitted"}

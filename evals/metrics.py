@@ -27,6 +27,7 @@ _MARKERS = re.compile(r"\s*\[\d+(?:\s*[,;-]\s*\d+)*\]")
 _DIGIT_SEP = re.compile(r"(?<=\d)[,.](?=\d{3}\b)")
 _NON_WORD = re.compile(r"[^\w]+|_")
 _ARTICLES = {"a", "an", "the"}
+_POSSESSIVE = re.compile(r"(?<=\w)'s\b")
 _TRANSLATE = str.maketrans({"\u2019": "'", "\u2018": "'", "\u201c": '"', "\u201d": '"', "\u2013": "-", "\u2014": "-"})
 
 
@@ -38,8 +39,9 @@ def strip_markers(text: str) -> str:
 def normalize(text: str) -> str:
     """Lower-case, strip accents, drop punctuation and the articles a/an/the, collapse spaces.
 
-    Thousands separators are dropped (``1,000`` -> ``1000``) and apostrophes are removed inside
-    words (``didn’t`` -> ``didnt``), so curly and straight quotes compare equal.
+    Thousands separators are dropped (``1,000`` -> ``1000``), a possessive ``'s`` is dropped
+    (``Volkswagen's plant`` contains ``Volkswagen``) and other apostrophes inside words are removed
+    (``didn’t`` -> ``didnt``), so curly and straight quotes compare equal.
 
     >>> normalize("The 1,000-kilometer (620-mile) front line!")
     '1000 kilometer 620 mile front line'
@@ -47,6 +49,7 @@ def normalize(text: str) -> str:
     t = unicodedata.normalize("NFKD", (text or "").translate(_TRANSLATE))
     t = "".join(ch for ch in t if not unicodedata.combining(ch)).casefold()
     t = _DIGIT_SEP.sub("", t)
+    t = _POSSESSIVE.sub("", t)
     t = re.sub(r"(?<=\w)'(?=\w)", "", t)
     words = [w for w in _NON_WORD.sub(" ", t).split() if w not in _ARTICLES]
     return " ".join(words)

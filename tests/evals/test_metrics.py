@@ -15,7 +15,7 @@ from evals import metrics as M
         ("The 1,000-kilometer (620-mile) front line!", "1000 kilometer 620 mile front line"),
         ("I didn’t make any “progress”", "i didnt make any progress"),
         ("I didn't make any \"progress\"", "i didnt make any progress"),
-        ("Zelenskyy’s CAFÉ — naïve", "zelenskyys cafe naive"),
+        ("Zelenskyy’s CAFÉ — naïve", "zelenskyy cafe naive"),
         ("  An apple, a pear and the fig.  ", "apple pear and fig"),
         ("", ""),
         ("!!! ... ---", ""),
@@ -38,6 +38,8 @@ def test_contains_answer_word_boundaries() -> None:
     assert not M.contains_answer("the 23rd", ["23"])
     assert M.contains_answer("along the 1000-kilometer front", ["1,000-kilometer"])
     assert M.contains_answer("He said “I didn't make any progress”", ["didn’t make any progress"])
+    assert M.contains_answer("Volkswagen’s Chattanooga plant [2]", ["Volkswagen"])  # possessive
+    assert not M.contains_answer("the Volkswagens", ["Volkswagen"])
     assert M.contains_answer("KLITSCHKO said", ["Vitali Klitschko", "Klitschko"])
 
 
