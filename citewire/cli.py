@@ -17,7 +17,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from .settings import Settings, config_file, offline_env
+from .settings import RISKS, Settings, config_file, offline_env
 
 log = logging.getLogger("citewire")
 
@@ -144,7 +144,7 @@ def _print_answer(ans: Any) -> None:
 
 def cmd_ask(args: argparse.Namespace) -> int:
     eng = _engine(args)
-    ans = eng.ask(args.question, filters=_filters(args), top_k=args.top_k, as_of=args.as_of)
+    ans = eng.ask(args.question, filters=_filters(args), top_k=args.top_k, as_of=args.as_of, risk=args.risk)
     if args.json:
         _print_json(ans.to_dict())
     else:
@@ -166,7 +166,7 @@ def cmd_chat(args: argparse.Namespace) -> int:
         if not q:
             break
         try:
-            for ev in eng.stream(q, history=history, filters=_filters(args), as_of=args.as_of):
+            for ev in eng.stream(q, history=history, filters=_filters(args), as_of=args.as_of, risk=args.risk):
                 if isinstance(ev, TokenEvent) and args.show_draft:
                     sys.stdout.write(ev.delta)
                     sys.stdout.flush()
@@ -300,6 +300,8 @@ def build_parser() -> argparse.ArgumentParser:
         s.add_argument("--until", help="only articles published on/before this date (YYYY-MM-DD)")
         s.add_argument("--as-of", type=_iso_date, metavar="YYYY-MM-DD",
                        help="the date the question is asked on: 'yesterday', 'this week' resolve against it")
+        s.add_argument("--risk", choices=RISKS, default=None,
+                       help="how readily to answer: cautious | balanced | eager (default: retrieval.risk)")
         s.set_defaults(func=func)
 
     s = sub.add_parser("ui", help="start the Gradio chat UI")

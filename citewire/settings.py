@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, Field, field_validator
 from pydantic_settings import (
@@ -28,6 +28,10 @@ from pydantic_settings import (
 
 def default_home() -> Path:
     return Path(os.environ.get("XDG_DATA_HOME", Path.home() / ".local" / "share")) / "citewire"
+
+
+Risk = Literal["cautious", "balanced", "eager"]  # the answer policy's operating points (rag/policy.py)
+RISKS: tuple[Risk, ...] = get_args(Risk)
 
 
 class ChunkSettings(BaseModel):
@@ -74,7 +78,7 @@ class RetrievalSettings(BaseModel):
     evidence_k: int = Field(5, ge=1, le=20)  # numbered evidence items given to the LLM
     # answer policy (rag/policy.py): how much risk of a wrong answer to take. balanced = the threshold that
     # maximised the CRAG score on the calibration split; cautious refuses more, eager answers more
-    risk: Literal["cautious", "balanced", "eager"] = "balanced"
+    risk: Risk = "balanced"
     policy_path: str | None = None  # a refitted policy JSON (python -m evals.calibrate --out); None = packaged
     # with an as-of date, also rank the articles of these days before it higher (0: off; on the RealTimeQA
     # calibration split 14 days lowered hit@8 from 0.573 to 0.540, so it is off by default)

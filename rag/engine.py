@@ -41,7 +41,7 @@ from .extract import PhraseExtractor
 from .filters import Filters
 from .generate import Generator
 from .llm import build_llm, llama_lock, model_name, model_profile
-from .policy import AnswerPolicy, Decision, PolicyFeatures, evidence_params, load_params
+from .policy import AnswerPolicy, Decision, PolicyFeatures, Risk, evidence_params, load_params
 from .question import Question
 from .retrieval import HybridRetriever
 from .types import Answer, AnswerEvent, Passage, StatusEvent, StreamEvent, TokenEvent
@@ -186,23 +186,24 @@ class Engine:
                        quote=node.get_content(), score=round(float(nws.score or 0.0), 5))
 
     def ask(self, question: str, filters: Filters | dict[str, Any] | None = None, top_k: int | None = None,
-            history: History | None = None, as_of: date | None = None) -> Answer:
+            history: History | None = None, as_of: date | None = None, risk: Risk | str | None = None) -> Answer:
         """Answer one question (with optional chat history for follow-ups).
 
         `as_of` is the date the question is asked on: "yesterday", "this week" or "Wednesday"
         resolve against it, and retrieval prefers articles published near it (default: today,
-        or the newest article's date for an archive)."""
+        or the newest article's date for an archive). `risk` (cautious | balanced | eager) moves
+        this question along the answer policy's curve; None keeps `retrieval.risk`."""
         answer = None
-        for ev in self.stream(question, history=history, filters=filters, top_k=top_k, as_of=as_of):
+        for ev in self.stream(question, history=history, filters=filters, top_k=top_k, as_of=as_of, risk=risk):
             if isinstance(ev, AnswerEvent):
                 answer = ev.answer
         assert answer is not None
         return answer
 
     def chat(self, history: History, question: str, filters: Filters | dict[str, Any] | None = None,
-             top_k: int | None = None, as_of: date | None = None) -> Answer:
+             top_k: int | None = None, as_of: date | None = None, risk: Risk | str | None = None) -> Answer:
         """Answer a follow-up in the context of `history` [(question, answer), ...]."""
-        return self.ask(question, filters=filters, top_k=top_k, history=history, as_of=as_of)
+        return self.ask(question, filters=filters, top_k=top_k, history=history, as_of=as_of, risk=risk)
 
     def condense(self, history: History | None, question: str) -> str:
         """The standalone form of a follow-up (unchanged without history)."""
@@ -218,23 +219,27 @@ class Engine:
         return condense_rules([(q[:300], a) for q, a in history], question)
 
     def explain(self, question: str, filters: Filters | dict[str, Any] | None = None, top_k: int | None = None,
-                history: History | None = None, as_of: date | None = None) -> Explanation:
+                history: History | None = None, as_of: date | None = None,
+                risk: Risk | str | None = None) -> Explanation:
         """Everything behind one answer: both candidates, the policy's features and its decision.
 
         When to use: calibrating the answer policy (`evals/calibrate.py`) and debugging a refusal."""
         out: list[Explanation] = []
-        for _ in self._run(question, history, filters, top_k, as_of, out):
+        for _ in self._run(question, history, filters, top_k, as_of, out, risk):
             pass
         return out[0]
 
     def stream(self, question: str, history: History | None = None, filters: Filters | dict[str, Any] | None = None,
-               top_k: int | None = None, as_of: date | None = None) -> Iterator[StreamEvent]:
+               top_k: int | None = None, as_of: date | None = None,
+               risk: Risk | str | None = None) -> Iterator[StreamEvent]:
         """Yield StatusEvents and TokenEvents while working, then one AnswerEvent."""
-        yield from self._run(question, history, filters, top_k, as_of, None)
+        yield from self._run(question, history, filters, top_k, as_of, None, risk)
 
     def _run(self, question: str, history: History | None, filters: Filters | dict[str, Any] | None,
-             top_k: int | None, as_of: date | None, explain: list[Explanation] | None) -> Iterator[StreamEvent]:
+             top_k: int | None, as_of: date | None, explain: list[Explanation] | None,
+             risk: Risk | str | None = None) -> Iterator[StreamEvent]:
         t0 = time.perf_counter()
+        policy = self.policy if risk is None else self.policy.at(risk)  # a bad level: ValueError naming the valid ones
         question = (question or "").strip()
         if not question:
             raise BadQuestionError("the question is empty")
@@ -273,8 +278,8 @@ class Engine:
                          related=[compose.passage(e) for e in ev.items] if abstained else [],
                          timings={key: round(v, 4) for key, v in timings.items()}, standalone_question=standalone,
                          mode=mode, note=note, retrieved=[self._passage(n) for n in nodes],  # type: ignore[arg-type]
-                         features={**features.to_dict(), **({"p_answer": decision.p_answer, "p_extract": decision.p_extract}
-                                                             if decision else {})})
+                         features={**features.to_dict(), "threshold": policy.threshold,
+                                   **({"p_answer": decision.p_answer, "p_extract": decision.p_extract} if decision else {})})
             if explain is not None:
                 explain.append(Explanation(ans, cands, decision, focus or q, ev, base, draft, verification))
             return AnswerEvent(ans)
@@ -285,7 +290,7 @@ class Engine:
         if explain is None:
             # the extract candidate needs no LLM: with it, could any draft reach the threshold?
             pre = build_candidates(focus or q, ev, base, "", Verification(), self.extractor).features
-            if not self.policy.could_answer(pre):
+            if not policy.could_answer(pre):
                 yield done(compose.abstention_text(ev), "refuse", [], "abstained", pre)
                 return
 
@@ -312,7 +317,7 @@ class Engine:
         yield StatusEvent("verifying")
         verification = self.verifier.verify(draft, ev.items, standalone)
         cands = build_candidates(focus or q, ev, base, draft, verification, self.extractor)
-        decision = self.policy.decide(cands.features, cands.answer is not None and not llm_note, cands.extract is not None)
+        decision = policy.decide(cands.features, cands.answer is not None and not llm_note, cands.extract is not None)
         chosen = cands.answer if decision.action == "answer" else cands.extract
         if decision.action == "refuse" or chosen is None:
             yield done(compose.abstention_text(ev), "refuse", [], "abstained", cands.features, llm_note, cands, decision,

@@ -22,6 +22,7 @@ Example:
 
 from __future__ import annotations
 
+import copy
 import functools
 import json
 import math
@@ -30,9 +31,9 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
+from citewire.settings import RISKS, Risk
+
 Action = Literal["answer", "extract", "refuse"]
-Risk = Literal["cautious", "balanced", "eager"]
-RISKS: tuple[Risk, ...] = ("cautious", "balanced", "eager")
 QTYPES = ("number", "person", "date", "place", "reason", "quote", "entity", "other")
 POLICY_VERSION = 1
 
@@ -191,6 +192,23 @@ class AnswerPolicy:
     def load(cls, path: str | Path | None = None, risk: Risk = "balanced", profile: str = "small",
              model: str | None = None) -> AnswerPolicy:
         return cls(load_params(path), risk, profile, model)
+
+    def at(self, risk: Risk | str) -> AnswerPolicy:
+        """The same fitted models at another risk level (another threshold on the same curve).
+
+        When to use: one question asked more cautiously or more eagerly than the configured level,
+        e.g. ``engine.ask(q, risk="eager")``; nothing is refitted or reloaded.
+
+        Example:
+            >>> AnswerPolicy.load().at("eager").threshold
+            0.3333
+        """
+        level = parse_risk(str(risk))
+        if level == self.risk:
+            return self
+        other = copy.copy(self)
+        other.risk, other.threshold = level, float(self.params["thresholds"][level])
+        return other
 
     def probabilities(self, f: PolicyFeatures) -> tuple[float, float]:
         x = f.vector()

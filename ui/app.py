@@ -19,7 +19,7 @@ from typing import Any
 
 import gradio as gr
 
-from citewire.settings import Settings
+from citewire.settings import RISKS, Settings
 
 from . import render
 from .chat import ALL_SOURCES, ChatController, Conversation, max_top_k
@@ -167,6 +167,10 @@ def build_app(engine: Any, settings: Settings) -> gr.Blocks:
                                                info='the date "yesterday" and "this week" refer to')
                         top_k = gr.Slider(1, max_top_k(settings), value=settings.retrieval.top_k,
                                           step=1, label="Passages retrieved (top_k)", elem_id="cw-topk")
+                        risk = gr.Radio(list(RISKS), value=settings.retrieval.risk, label="Answer readiness",
+                                        elem_id="cw-risk",
+                                        info="cautious: fewer, surer answers; eager: more answers, more of them "
+                                             "wrong; balanced: the calibrated default")
                         gr.Markdown(backend_description(settings), elem_id="cw-backend")
                 with gr.Column(scale=2):
                     panel = gr.HTML(render.render_panel_placeholder(), label="Source article",
@@ -190,7 +194,7 @@ def build_app(engine: Any, settings: Settings) -> gr.Blocks:
                 lib_status = gr.Markdown(elem_id="cw-lib-status")
 
         # chat: streamed answers, per-session history
-        ask_inputs = [question, conv, source, since, until, top_k, as_of]
+        ask_inputs = [question, conv, source, since, until, top_k, as_of, risk]
         ask_outputs = [chatbot, conv, question]
         question.submit(chat.respond, ask_inputs, ask_outputs, **private)
         ask_btn.click(chat.respond, ask_inputs, ask_outputs, **private)

@@ -25,6 +25,7 @@ from typing import Any
 import gradio as gr
 
 from citewire.errors import CitewireError
+from citewire.settings import RISKS, Risk
 from rag import Filters
 from rag.errors import EmptyStoreError, LLMUnavailableError
 from rag.types import Answer, AnswerEvent, StatusEvent, TokenEvent
@@ -163,6 +164,21 @@ def parse_top_k(value: Any, settings: Any) -> int | None:
     return k
 
 
+def parse_risk_level(value: Any) -> Risk | None:
+    """A request's answer readiness: None (the configured `retrieval.risk`) when empty, else one of
+    cautious | balanced | eager; anything else is refused naming them.
+
+        >>> parse_risk_level("Eager"), parse_risk_level("")
+        ('eager', None)
+    """
+    v = str(value or "").strip().lower()
+    if not v:
+        return None
+    if v not in RISKS:
+        raise QuestionProblem(f"answer readiness must be one of {', '.join(RISKS)}; got {str(value)[:40]!r}.")
+    return v
+
+
 def parse_as_of(value: Any) -> date:
     """The date a question is asked on ("yesterday" resolves against it): today when empty.
 
@@ -214,10 +230,11 @@ class ChatController:
     # -- chat -------------------------------------------------------------------------------
     def respond(
         self, question: str, conv: Conversation | None, source: str, since: str, until: str, top_k: Any,
-        as_of: str = "",
+        as_of: str = "", risk: str = "",
     ) -> Iterator[tuple[list[dict[str, str]], Conversation, str]]:
         """Stream one answer into the chat (yields chat messages, session state, cleared box).
-        `as_of` (``YYYY-MM-DD``, empty = today) is the date "yesterday" or "this week" refer to.
+        `as_of` (``YYYY-MM-DD``, empty = today) is the date "yesterday" or "this week" refer to;
+        `risk` (cautious | balanced | eager, empty = `retrieval.risk`) how readily to answer.
 
         Example:
             >>> for msgs, conv, box in ctl.respond("Who?", Conversation(), ALL_SOURCES, "", "", 8, ""): ...
@@ -228,6 +245,7 @@ class ChatController:
             filters = make_filters(source, since, until)
             k = parse_top_k(top_k, self.settings)
             day = parse_as_of(as_of)
+            level = parse_risk_level(risk)
         except QuestionProblem as e:
             gr.Warning(str(e))
             yield list(conv.messages), conv, question or ""
@@ -247,7 +265,8 @@ class ChatController:
                 yield list(conv.messages), conv, ""
                 gate.acquire()
             try:
-                for ev in self.engine.stream(q, history=list(conv.pairs), filters=filters, top_k=k, as_of=day):
+                for ev in self.engine.stream(q, history=list(conv.pairs), filters=filters, top_k=k, as_of=day,
+                                             risk=level):
                     if isinstance(ev, TokenEvent):
                         partial += ev.delta
                     elif isinstance(ev, StatusEvent):
@@ -319,12 +338,13 @@ class ChatController:
 
     # -- API ----------------------------------------------------------------------------------
     def api_ask(self, question: str, source: str = "", since: str = "", until: str = "", top_k: int = 0,
-                as_of: str = "") -> dict:
+                as_of: str = "", risk: str = "") -> dict:
         """``/ask`` endpoint: answer one question (no history) and return ``Answer.to_dict()``.
 
         Parameters are checked before the engine runs: the question at most 2000 characters,
-        dates ``YYYY-MM-DD``, `top_k` 1..50 (0 = default), `as_of` empty = today. `as_of` is the
-        last positional parameter so clients written before it existed keep working.
+        dates ``YYYY-MM-DD``, `top_k` 1..50 (0 = default), `as_of` empty = today, `risk` cautious |
+        balanced | eager (empty = `retrieval.risk`). New parameters go last, so clients written
+        before them keep working.
 
         Example:
             >>> from gradio_client import Client
@@ -335,8 +355,9 @@ class ChatController:
             filters = make_filters(source, since, until)
             k = parse_top_k(top_k, self.settings)
             day = parse_as_of(as_of)
+            level = parse_risk_level(risk)
             with self._gate() or contextlib.nullcontext():
-                answer: Answer = self.engine.ask(q, filters=filters, top_k=k, as_of=day)
+                answer: Answer = self.engine.ask(q, filters=filters, top_k=k, as_of=day, risk=level)
         except Exception as e:
             self._log_error(e)
             raise gr.Error(error_message(e, self.settings)) from None

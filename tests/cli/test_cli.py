@@ -32,6 +32,11 @@ def test_ingest_articles_article_ask(tmp_path):
     assert set(ans) >= {"question", "answer", "abstained", "citations", "related", "timings"}
     c = ans["citations"][0]
     assert art["text"][c["start"]:c["end"]] == c["quote"]
+    cautious = json.loads(run(tmp_path, "ask", "How many drones and missiles did Russia launch?", "--json",
+                              "--risk", "cautious").stdout)
+    assert cautious["features"]["threshold"] == pytest.approx(2 / 3, abs=1e-3)  # the decision rule's cautious point
+    p = run(tmp_path, "ask", "How many drones?", "--risk", "reckless", check=False)
+    assert p.returncode == 2 and "cautious, balanced, eager" in p.stderr.replace("'", "")
     stats = json.loads(run(tmp_path, "stats", "--json").stdout)
     assert stats["articles"] == 1 and stats["vectors"] == stats["chunks"]
     cfg = json.loads(run(tmp_path, "config").stdout)

@@ -44,6 +44,20 @@ def test_abstains_on_absent_facts(seed_engine, question):
     assert "don't say" in ans.text
 
 
+def test_a_question_can_be_asked_at_another_risk_level(seed_engine):
+    q = "How many people were injured in the overnight attack on Kyiv?"
+    thresholds = seed_engine.policy.params["thresholds"]
+    eager = seed_engine.explain(q, risk="eager")
+    assert eager.decision is not None and eager.decision.threshold == thresholds["eager"]
+    assert seed_engine.policy.risk == "balanced"  # the engine's own level is untouched
+    cautious = seed_engine.ask(q, risk="cautious")
+    assert cautious.features["threshold"] == thresholds["cautious"]  # recorded even when refused before the LLM
+    # the same candidates, judged against the lower bar: eager never refuses what cautious shows
+    assert not (eager.answer.abstained and not cautious.abstained)
+    with pytest.raises(ValueError, match="cautious, balanced, eager"):
+        seed_engine.ask(q, risk="reckless")
+
+
 def test_stream_yields_status_tokens_then_answer(seed_engine):
     events = list(seed_engine.stream("How many drones and missiles did Russia launch?"))
     assert isinstance(events[0], StatusEvent)

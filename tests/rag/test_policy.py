@@ -45,6 +45,18 @@ def test_risk_levels_move_along_the_curve() -> None:
     assert all(AnswerPolicy(TOY, r).decide(weak, True, True).action == "refuse" for r in ("cautious", "balanced", "eager"))
 
 
+def test_one_question_can_move_along_the_curve_without_refitting() -> None:
+    f = PolicyFeatures(coverage=1.0, extract_score=1.5)  # p_extract ~ 0.62
+    cautious = AnswerPolicy(TOY, "cautious")
+    assert cautious.decide(f, True, True).action == "refuse"
+    eager = cautious.at("Eager")
+    assert eager.decide(f, True, True).action == "extract" and eager.threshold == 0.2
+    assert eager.models is cautious.models and cautious.threshold == 0.8  # a view, the original unchanged
+    assert cautious.at("cautious") is cautious
+    with pytest.raises(ValueError, match="cautious, balanced, eager"):
+        cautious.at("reckless")
+
+
 def test_could_answer_skips_hopeless_evidence() -> None:
     policy = AnswerPolicy(TOY, "balanced")
     assert policy.could_answer(PolicyFeatures(coverage=1.0))  # a verified draft could still reach 0.5

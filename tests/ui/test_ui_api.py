@@ -111,13 +111,13 @@ def test_empty_store_and_unreachable_llm_are_reported(tmp_path: Path, free_dead_
         engine.close()
 
 
-def test_as_of_is_the_last_positional_parameter(safety_app: Any) -> None:
+def test_new_parameters_come_last_so_old_clients_keep_working(safety_app: Any) -> None:
     """"Yesterday" resolves against `as_of`; clients that pass only the first five still work."""
     from gradio_client import Client
 
     client = Client(safety_app.url, verbose=False)
     params = client.view_api(print_info=False, return_format="dict")["named_endpoints"]["/ask"]["parameters"]
-    assert [p["parameter_name"] for p in params] == ["question", "source", "since", "until", "top_k", "as_of"]
+    assert [p["parameter_name"] for p in params] == ["question", "source", "since", "until", "top_k", "as_of", "risk"]
     may = client.predict(safety_app.YESTERDAY_QUESTION, "", "", "", 0, "2025-05-07", api_name="/ask")
     june = client.predict(safety_app.YESTERDAY_QUESTION, "", "", "", 0, "2025-06-04", api_name="/ask")
     assert {c["article_id"] for c in may["citations"]} == {safety_app.may_id}, may

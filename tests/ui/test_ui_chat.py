@@ -29,8 +29,8 @@ class RecordingEngine:
         return getattr(self.engine, name)
 
 
-def final_message(ctl: ChatController, question: str, as_of: str = "", top_k: Any = 8) -> str:
-    out = list(ctl.respond(question, Conversation(), ALL_SOURCES, "", "", top_k, as_of))
+def final_message(ctl: ChatController, question: str, as_of: str = "", top_k: Any = 8, risk: str = "") -> str:
+    out = list(ctl.respond(question, Conversation(), ALL_SOURCES, "", "", top_k, as_of, risk))
     messages, _conv, box = out[-1]
     assert box == ""
     return messages[-1]["content"]
@@ -54,14 +54,24 @@ def test_yesterday_resolves_against_the_as_of_date(safety_app: Any) -> None:
     final_message(ctl, safety_app.YESTERDAY_QUESTION)  # no date given: today
     assert [c["as_of"] for c in rec.calls] == [date(2025, 5, 7), date(2025, 6, 4), date.today()]
     assert [c["top_k"] for c in rec.calls] == [8, 8, 8]
+    assert [c["risk"] for c in rec.calls] == [None, None, None]  # empty: the configured level
 
 
-@pytest.mark.parametrize(("as_of", "top_k"), [("04/06/2025", 8), ("", 500), ("", "many")])
-def test_bad_inputs_never_reach_the_engine(safety_app: Any, as_of: str, top_k: Any) -> None:
+def test_answer_readiness_reaches_the_engine(safety_app: Any) -> None:
+    rec = RecordingEngine(safety_app.engine)
+    ctl = ChatController(rec, safety_app.settings)
+    final_message(ctl, safety_app.YESTERDAY_QUESTION, as_of="2025-05-07", risk="eager")
+    final_message(ctl, safety_app.YESTERDAY_QUESTION, as_of="2025-05-07", risk="Cautious")
+    assert [c["risk"] for c in rec.calls] == ["eager", "cautious"]
+
+
+@pytest.mark.parametrize(("as_of", "top_k", "risk"),
+                         [("04/06/2025", 8, ""), ("", 500, ""), ("", "many", ""), ("", 8, "reckless")])
+def test_bad_inputs_never_reach_the_engine(safety_app: Any, as_of: str, top_k: Any, risk: str) -> None:
     rec = RecordingEngine(safety_app.engine)
     ctl = ChatController(rec, safety_app.settings)
     conv = Conversation()
-    out = list(ctl.respond(safety_app.YESTERDAY_QUESTION, conv, ALL_SOURCES, "", "", top_k, as_of))
+    out = list(ctl.respond(safety_app.YESTERDAY_QUESTION, conv, ALL_SOURCES, "", "", top_k, as_of, risk))
     assert len(out) == 1
     messages, _, box = out[0]
     assert messages == [] and box == safety_app.YESTERDAY_QUESTION  # the question stays in the box
