@@ -25,9 +25,10 @@ from typing import Any
 import gradio as gr
 
 from citewire.errors import CitewireError
-from citewire.settings import RISKS, Risk
+from citewire.settings import Risk
 from rag import Filters
 from rag.errors import EmptyStoreError, LLMUnavailableError
+from rag.policy import parse_risk
 from rag.types import Answer, AnswerEvent, StatusEvent, TokenEvent
 
 from . import render
@@ -171,12 +172,12 @@ def parse_risk_level(value: Any) -> Risk | None:
         >>> parse_risk_level("Eager"), parse_risk_level("")
         ('eager', None)
     """
-    v = str(value or "").strip().lower()
-    if not v:
+    if not str(value or "").strip():
         return None
-    if v not in RISKS:
-        raise QuestionProblem(f"answer readiness must be one of {', '.join(RISKS)}; got {str(value)[:40]!r}.")
-    return v
+    try:
+        return parse_risk(str(value)[:40])
+    except ValueError as e:
+        raise QuestionProblem(f"answer readiness: {e}.") from None
 
 
 def parse_as_of(value: Any) -> date:
