@@ -9,7 +9,8 @@
 Ingests the first `--n` RealTimeQA 2024 articles into a fresh store (read from the .jsonl.gz through the
 product's reader, then clean, split, chunk, embed, Chroma, SQLite, BM25: everything `citewire ingest` does),
 then embeds exactly the chunk texts it stored with a bare `SentenceTransformer.encode` (batch 64, its own
-length sorting), and prints both rates, their ratio (goal >= 0.9: the encoder is this machine's limit), and
+length sorting) in float32 and, when the pipeline computes in bfloat16 (`embed_precision`), at that precision
+too, and prints the rates, their ratios (goal >= 0.9: the encoder is this machine's limit), and
 the truncation share (chunks longer than the encoder's window; goal 0%). `--profile` writes a cProfile of
 the pipeline and prints where its time went, by step; `--steps-from` does the same from a py-spy sampling
 profile (no profiler overhead inside the pipeline: the figures in docs/architecture.md come from it).
@@ -129,7 +130,8 @@ def project(data: Path, n: int, rate: float | None) -> None:
     emb.encode(sample, batch_size=64)
     enc_s = time.perf_counter() - t
     wp_rate = sum(counts[i] for i in pick) / enc_s
-    print(f"bare encode on a 1,000-chunk sample: {len(sample) / enc_s:.1f} chunks/s, {wp_rate:,.0f} word pieces/s")
+    print(f"bare encode ({emb.precision}) on a 1,000-chunk sample: {len(sample) / enc_s:.1f} chunks/s, "
+          f"{wp_rate:,.0f} word pieces/s")
     print(f"projected bare-encoder time for all chunks: {total / wp_rate / 60:.0f} min (goal: the store in <= 45 min)")
     if rate:
         print(f"projected pipeline time at {rate} chunks/s: {len(texts) / rate / 60:.0f} min")
@@ -156,6 +158,7 @@ def main() -> None:
         return
     offline_env()
     from ingest import Ingestor
+    from ingest.embed import Embedder
 
     tmp = Path(tempfile.mkdtemp(prefix="cw-bench-ingest-"))
     src = tmp / "articles.jsonl.gz"
@@ -179,20 +182,26 @@ def main() -> None:
         texts = [text for _, text, *_ in ing.store.iter_chunks()]
         n = len(texts)
         print(f"articles: {len(rep.added)} added, {len(rep.failed) + len(rep.skipped)} not ingested; chunks: {n}")
-        print(f"pipeline   : {pipe_s:8.1f} s wall {pipe_cpu:8.1f} s CPU  {n / pipe_s:6.1f} chunks/s  "
-              "(read+clean+split+chunk+embed+Chroma+SQLite+BM25)")
+        print(f"pipeline            : {pipe_s:8.1f} s wall {pipe_cpu:8.1f} s CPU  {n / pipe_s:6.1f} chunks/s  "
+              f"(read+clean+split+chunk+embed+Chroma+SQLite+BM25; embedder in {emb.precision})")
         counts = emb.count_tokens(texts)
         over = sum(c > emb.max_tokens for c in counts)
         print(f"truncated: {over} of {n} chunks ({100 * over / max(n, 1):.2f}%) exceed the encoder's "
               f"{emb.max_tokens} word pieces (longest chunk {max(counts, default=0)})")
         if not args.skip_encoder:
-            t, c = time.perf_counter(), time.process_time()
-            emb.encode(texts, batch_size=64)  # SentenceTransformer.encode, normalised
-            enc_s, enc_cpu = time.perf_counter() - t, time.process_time() - c
-            print(f"bare encode: {enc_s:8.1f} s wall {enc_cpu:8.1f} s CPU  {n / enc_s:6.1f} chunks/s  "
-                  "(SentenceTransformer.encode, same texts)")
-            print(f"ratio pipeline/encoder: {enc_s / pipe_s:.3f} by wall time, {enc_cpu / pipe_cpu:.3f} by CPU time "
-                  "(goal >= 0.9; on a shared machine the CPU ratio is the steadier one)")
+            # the bare encoders on the same texts: stock SentenceTransformer.encode (float32), and, when the
+            # pipeline computes in bfloat16, the same call under the pipeline's autocast
+            bare = [("float32", Embedder.load(settings.model_copy(update={"embed_precision": "float32"})))]
+            if emb.precision != "float32":
+                bare.append((emb.precision, emb))
+            for label, enc in bare:
+                t, c = time.perf_counter(), time.process_time()
+                enc.encode(texts, batch_size=64)  # SentenceTransformer.encode, normalised
+                enc_s, enc_cpu = time.perf_counter() - t, time.process_time() - c
+                print(f"bare encode {label:8}: {enc_s:8.1f} s wall {enc_cpu:8.1f} s CPU  {n / enc_s:6.1f} chunks/s  "
+                      "(SentenceTransformer.encode, same texts)")
+                print(f"ratio pipeline/bare {label}: {enc_s / pipe_s:.3f} by wall time, {enc_cpu / pipe_cpu:.3f} by CPU "
+                      "time (goal >= 0.9; on a shared machine the CPU ratio is the steadier one)")
         if prof:
             prof.dump_stats(args.profile)
             print(f"profile written to {args.profile}; time by step (cumulative, steps can nest):")

