@@ -12,6 +12,10 @@ Incremental, crash-safe and safe beside readers in other processes:
   clears the marks. The next writer first undoes whatever is still pending (`recover`), so after
   Ctrl-C or kill -9 the three stores agree and a re-run completes the work; readers treat pending
   articles as absent meanwhile;
+- the encoder works on batch k in one worker thread while the main thread writes batch k-1 and
+  prepares batch k+1 (torch releases the GIL in its kernels), so the pipeline runs at encoder
+  speed; a batch is written only after its own vectors are back, so a failure loses no
+  committed batch;
 - the BM25 index is built once per run, after the last batch, and swapped in atomically.
 
 Example:
@@ -23,10 +27,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from tqdm.auto import tqdm
 
 from citewire.settings import Settings
@@ -216,37 +222,55 @@ class Ingestor:
 
     def _ingest_records(self, records: Iterable[RawArticle], report: IngestReport, replace: bool,
                         show_progress: bool, total: int | None = None, article_bar: bool = True) -> None:
+        """Prepare, embed and write in batches; batch k is embedded on a worker thread while the next
+        one is read, cleaned, split and chunked here (torch releases the GIL inside its kernels), and
+        written only after batch k-1, so the stores see batches in order, one at a time."""
         prep = self.preparer(replace)
         batch: list[Prepared] = []
         batch_chunks = 0
         target = max(self.settings.embed_batch_size * 16, 16)  # chunks per commit (1,024 by default)
         bar = tqdm(desc="embedding", unit="chunk", disable=not show_progress, position=1, leave=False)
-        for raw in tqdm(records, desc="articles", unit="art", total=total, disable=not (show_progress and article_bar)):
-            try:
-                out = prep.prepare(raw)
-            except Exception as e:  # one article's surprise is that article's failure, not the run's
-                log.warning("could not prepare %s", raw.origin, exc_info=True)
-                report.failed.append((raw.origin, f"could not process this article ({type(e).__name__}: {e})"))
-                continue
-            if out.unchanged:
-                report.unchanged.append(out.unchanged)
-            elif out.skip:
-                report.skipped.append((raw.origin, out.skip))
-            elif out.prepared is not None:
-                batch.append(out.prepared)
-                batch_chunks += len(out.prepared.chunks)
-                if batch_chunks >= target:
-                    self._flush(batch, report, bar)
-                    batch, batch_chunks = [], 0
-        if batch:
-            self._flush(batch, report, bar)
+        inflight: tuple[list[Prepared], Future[np.ndarray]] | None = None
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="citewire-embed") as pool:
+            for raw in tqdm(records, desc="articles", unit="art", total=total,
+                            disable=not (show_progress and article_bar)):
+                try:
+                    out = prep.prepare(raw)
+                except Exception as e:  # one article's surprise is that article's failure, not the run's
+                    log.warning("could not prepare %s", raw.origin, exc_info=True)
+                    report.failed.append((raw.origin, f"could not process this article ({type(e).__name__}: {e})"))
+                    continue
+                if out.unchanged:
+                    report.unchanged.append(out.unchanged)
+                elif out.skip:
+                    report.skipped.append((raw.origin, out.skip))
+                elif out.prepared is not None:
+                    batch.append(out.prepared)
+                    batch_chunks += len(out.prepared.chunks)
+                    if batch_chunks >= target:
+                        inflight = self._hand_over(pool, inflight, batch, report, bar)
+                        batch, batch_chunks = [], 0
+            if batch:
+                inflight = self._hand_over(pool, inflight, batch, report, bar)
+            if inflight is not None:
+                self._flush(inflight[0], inflight[1].result(), report, bar)
         bar.close()
 
-    def _flush(self, batch: list[Prepared], report: IngestReport, bar: Any) -> None:
+    def _hand_over(self, pool: ThreadPoolExecutor, inflight: tuple[list[Prepared], Future[np.ndarray]] | None,
+                   batch: list[Prepared], report: IngestReport,
+                   bar: Any) -> tuple[list[Prepared], Future[np.ndarray]]:
+        """Queue `batch` for embedding, then write the batch in flight (waiting for its vectors): the
+        encoder goes straight on to `batch` while this thread writes."""
+        chunks = [c for p in batch for c in p.chunks]
+        fut = pool.submit(self.embedder.encode_tokens, [c.text for c in chunks], [c.token_ids for c in chunks],
+                          batch_size=self.settings.embed_batch_size)
+        if inflight is not None:
+            self._flush(inflight[0], inflight[1].result(), report, bar)
+        return batch, fut
+
+    def _flush(self, batch: list[Prepared], embeddings: np.ndarray, report: IngestReport, bar: Any) -> None:
         ids = [p.article.id for p in batch]
         chunks = [c for p in batch for c in p.chunks]
-        embeddings = self.embedder.encode_tokens([c.text for c in chunks], [c.token_ids for c in chunks],
-                                                 batch_size=self.settings.embed_batch_size)
         by_id = {p.article.id: p.article for p in batch}
         metas: list[dict[str, Any]] = []
         for c in chunks:

@@ -145,3 +145,55 @@ def test_schema_version_mismatch_is_a_clear_error(tmp_path):
     st.close()
     with pytest.raises(SchemaError, match="schema version 999"):
         ArticleStore(tmp_path / "db.sqlite3")
+
+
+def _many_articles(src, n=30):
+    src.mkdir()
+    for i in range(n):
+        write(src, f"a{i}.txt", f"Report {i}\n" + " ".join(
+            f"Port{i} counted {i * 7 + j} ships and {j} ferries on day {j}." for j in range(60)))
+
+
+def test_overlapped_batches_store_each_chunk_with_its_own_vector(tmp_path, embedder, consistent):
+    """Batch k is embedded on a worker thread while batch k+1 is prepared: every stored vector must
+    still be the embedding of its own chunk's text."""
+    import numpy as np
+
+    ing = Ingestor(Settings(home=tmp_path / "home", embed_batch_size=2))  # 32 chunks per batch
+    _many_articles(tmp_path / "src")
+    ing.ingest([tmp_path / "src"])
+    assert ing.store.generation >= 3  # several batches, so several hand-overs
+    rows = {cid: text for cid, text, *_ in ing.store.iter_chunks()}
+    got = ing.vectors.collection.get(include=["embeddings"])
+    stored = dict(zip(got["ids"], np.asarray(got["embeddings"]), strict=True))
+    ids = sorted(rows)
+    fresh = embedder.encode([rows[c] for c in ids])
+    cos = np.sum(np.stack([stored[c] for c in ids]) * fresh, axis=1)
+    assert cos.min() > 0.99  # same text, same vector (bfloat16 or float32 alike)
+    consistent(ing)
+
+
+def test_embedding_failure_mid_run_loses_no_committed_batch(tmp_path, monkeypatch, consistent):
+    """An encoder error in the worker thread surfaces in the caller; batches written before it stay, the
+    stores agree, and a re-run completes the rest."""
+    ing = Ingestor(Settings(home=tmp_path / "home", embed_batch_size=2))
+    _many_articles(tmp_path / "src")
+    real = ing.embedder.encode_tokens
+    calls = {"n": 0}
+
+    def flaky(*a, **kw):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise RuntimeError("encoder ran out of memory")
+        return real(*a, **kw)
+
+    monkeypatch.setattr(ing.embedder, "encode_tokens", flaky)
+    with pytest.raises(RuntimeError, match="out of memory"):
+        ing.ingest([tmp_path / "src"])
+    done = ing.store.counts()["articles"]
+    assert 0 < done < 30  # the first batch(es) landed, the failed one did not
+    assert ing.store.counts()["pending"] == 0
+    monkeypatch.setattr(ing.embedder, "encode_tokens", real)
+    rep = ing.ingest([tmp_path / "src"])
+    assert len(rep.added) == 30 - done and len(rep.unchanged) == done
+    assert consistent(ing)[0] == 30
