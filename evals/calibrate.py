@@ -297,6 +297,7 @@ def phrase_label(phrase: str, answers: list[str]) -> float:
 
 def fit_extractor(rows: list[Collected], encode: Any = None) -> dict[str, Any]:
     """Candidate phrases of short-answer questions, labelled by containing a gold answer."""
+    from rag.answering import phrase_candidates
     from rag.extract import DEFAULT_WEIGHTS, FEATURES, PhraseExtractor
 
     base = PhraseExtractor(DEFAULT_WEIGHTS, encode=encode)
@@ -305,7 +306,7 @@ def fit_extractor(rows: list[Collected], encode: Any = None) -> dict[str, Any]:
         x = r.explanation
         if x.evidence is None or not x.evidence.items or not r.item.answers or r.item.answer_style != "short":
             continue
-        cands = base.candidates(x.question, x.evidence.items, x.draft)
+        cands = phrase_candidates(base, x.question, x.evidence, x.draft)  # what the engine ranks at run time
         labels = [phrase_label(c.text, r.item.answers) for c in cands]
         if any(labels):  # else no candidate holds the answer: nothing to rank
             groups.append(([[c.features[f] for f in FEATURES] for c in cands], labels))

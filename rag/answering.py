@@ -21,7 +21,7 @@ from dataclasses import dataclass, replace
 
 from . import compose
 from .evidence import EvidenceSet
-from .extract import PhraseExtractor
+from .extract import Candidate, PhraseExtractor
 from .grounding import ground, parse_short_answer
 from .policy import PolicyFeatures
 from .question import Question
@@ -70,6 +70,15 @@ def evidence_features(q: Question, ev: EvidenceSet, retrieval: Retrieval | None,
     )
 
 
+def phrase_candidates(extractor: PhraseExtractor, q: Question, ev: EvidenceSet, draft: str) -> list[Candidate]:
+    """The extractor's candidates for one question, best first, as the engine ranks them: over the whole
+    evidence pool (not only the items shown to the LLM), with the retrieved chunks as redundancy context.
+
+    When to use: wherever candidates are featurised, the engine and the extractor's calibration alike, so
+    the weights are fitted on exactly the features they are applied to."""
+    return extractor.candidates(q, ev.pool or ev.items, draft, ev.contexts)
+
+
 def build_candidates(q: Question, ev: EvidenceSet, base: PolicyFeatures, draft: str, verification: Verification,
                      extractor: PhraseExtractor) -> Candidates:
     """Both candidate answers of one question and the full features (`base` plus the LLM's part)."""
@@ -88,7 +97,7 @@ def build_candidates(q: Question, ev: EvidenceSet, base: PolicyFeatures, draft: 
 
     # a phrase answers what asks for a thing (how many, who, when, where, which/what NOUN); for why,
     # what-said and open questions the answer is the evidence itself, quoted
-    cands = extractor.candidates(q, ev.pool or ev.items, draft, ev.contexts) if q.qtype in PHRASE_TYPES else []
+    cands = phrase_candidates(extractor, q, ev, draft) if q.qtype in PHRASE_TYPES else []
     if cands:
         best = cands[0]
         text, cites = compose.compose_phrase(best.text, best.n, ev)

@@ -36,3 +36,20 @@ def test_the_evidence_fit_keeps_monotone_weights_at_or_above_zero() -> None:
     assert bounded[1] >= 0.0 and bounded[0] > 0 and bounded[2] > 0
     p = 1 / (1 + np.exp(-(x @ np.array(bounded) + b)))
     assert ((p > 0.5) == (y > 0)).mean() > 0.6  # still a working classifier
+
+
+def test_the_extractor_is_fitted_on_the_candidates_the_engine_ranks(extractive_engine) -> None:
+    """No train/serve skew: the calibration featurises candidates with `phrase_candidates`, and on a real
+    explanation that reproduces the engine's own best candidate (from the evidence pool, with the retrieved
+    chunks as context: `chunk_recurs` is 0 without them)."""
+    from rag.answering import phrase_candidates
+
+    x = extractive_engine.explain("How many people were hospitalized in Kyiv?")
+    assert x.evidence is not None and x.candidates is not None
+    cands = phrase_candidates(extractive_engine.extractor, x.question, x.evidence, x.draft)
+    f = x.answer.features
+    assert cands and f["extract_score"] == cands[0].score
+    assert f["extract_recurs"] == cands[0].features["chunk_recurs"] > 0
+    assert len(x.evidence.pool) > len(x.evidence.items)  # the pool is wider than what the LLM was shown
+    items_only = extractive_engine.extractor.candidates(x.question, x.evidence.items, x.draft)
+    assert [c.features["chunk_recurs"] for c in items_only] == [0.0] * len(items_only)
