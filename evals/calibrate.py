@@ -483,8 +483,12 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     settings = Settings(**({"home": args.home} if args.home else {}))
     if args.llm:
-        key = "model_path" if ("/" in args.llm or args.llm.endswith(".gguf")) else "model"
-        settings = settings.model_copy(update={"llm": settings.llm.model_copy(update={key: args.llm})})
+        from evals.cli import llm_override  # the same --llm rule as citewire eval (checked up front)
+
+        try:
+            settings = settings.model_copy(update={"llm": llm_override(settings.llm, args) or settings.llm})
+        except ValueError as e:
+            p.error(str(e))
     weeks = None if args.rtqa_weeks == "all" else args.rtqa_weeks
     suites = [load_suite("realtimeqa", data=args.rtqa, split="calib", weeks=weeks, seed=args.seed, limit=args.limit),
               load_suite("clapnq", data=args.clapnq, split="calib", seed=args.seed, limit=args.limit)]

@@ -176,21 +176,22 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--llm", help="scoring model for --lm-rerank: a pulled model name or GGUF path (default: bundled)")
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    from evals.cli import llm_override
     from ingest.embed import Embedder
     from rag.extract import PhraseExtractor
     from rag.llm import model_file
     from rag.policy import load_params, profile_params
 
     settings = Settings()
+    try:  # the scoring model is checked before the funnel's minute of work
+        llm = llm_override(settings.llm, args) or settings.llm
+    except ValueError as e:
+        p.error(str(e))
     extractor = PhraseExtractor.from_params(profile_params(load_params(), args.profile), Embedder.load(settings).encode)
     rows = load_rows(args.cache)
     f = funnel(rows, extractor)
     report: dict[str, Any] = {**asdict(f), "wrong_first_kinds": dict(f.wrong_first_kinds)}
     if args.lm_rerank:
-        llm = settings.llm
-        if args.llm:
-            key = "model_path" if ("/" in args.llm or args.llm.endswith(".gguf")) else "model"
-            llm = llm.model_copy(update={key: args.llm})
         report["lm_rerank"] = rerank(rows, extractor, PhraseLikelihood(model_file(llm).path), args.lm_rerank)
     print(json.dumps(report, indent=1))
     return 0

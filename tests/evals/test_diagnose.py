@@ -61,3 +61,13 @@ def test_the_likelihood_prefers_the_copied_answer_and_survives_prefix_reuse() ->
     assert other_q < right  # the question moves the likelihood: it is not a property of the phrase alone
     with pytest.raises(ValueError, match="empty phrase"):
         lm.score(STATEMENT, "Who?", "")
+
+
+def test_an_unknown_scoring_model_is_a_usage_error_before_any_work(tmp_path, capsys) -> None:
+    from evals.diagnose import main
+
+    with pytest.raises(SystemExit) as exc:
+        main(["--cache", str(tmp_path), "--lm-rerank", "4", "--llm", "no-such-model"])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert "--llm no-such-model: unknown model" in err and "qwen2.5-coder-0.5b" in err
