@@ -28,7 +28,7 @@ import pickle
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -102,6 +102,7 @@ class PhraseLikelihood:
         self.llm = Llama(model_path=str(path), n_ctx=n_ctx, n_threads=threads, logits_all=True, verbose=False)
 
     def score(self, statement: str, question: str, phrase: str) -> float:
+        """The phrase as the answer to `question` over `statement` alone (a short prompt of its own)."""
         from llama_index.core.llms import ChatMessage, MessageRole
 
         from rag.generate import neutralise
@@ -109,26 +110,46 @@ class PhraseLikelihood:
         user = f"Evidence:\n{neutralise(' '.join(statement.split()))[:700]}\n\nQuestion: {question}\nAnswer:"
         prefix = self.template.render([ChatMessage(role=MessageRole.SYSTEM, content=SCORING_SYSTEM),
                                        ChatMessage(role=MessageRole.USER, content=user)])
+        return self.continuations(prefix, [phrase])[0]
+
+    def score_after_draft_prompt(self, question: str, evidence: list[Any], phrases: list[str]) -> list[float]:
+        """Each phrase as the reply to the capable draft prompt (`rag.generate.build_messages`): the prompt the
+        engine has already evaluated for the draft, so at run time only the phrases' tokens would cost."""
+        from rag.generate import build_messages
+
+        prompt = self.template.render(build_messages(question, evidence, "capable", self.llm.n_ctx(), 96))
+        return self.continuations(prompt, phrases)
+
+    def continuations(self, prefix: str, phrases: list[str]) -> list[float]:
+        """Mean per-token log-probability of each phrase right after `prefix` (evaluated once)."""
         p = self.llm.tokenize(prefix.encode(), add_bos=False, special=True)
-        c = self.llm.tokenize(phrase.encode(), add_bos=False, special=False)
-        if not c:
-            raise ValueError("an empty phrase has no likelihood")
         done = list(self.llm.input_ids[: self.llm.n_tokens])
         n = 0
         while n < min(len(done), len(p) - 1) and done[n] == p[n]:
             n += 1
         self.llm.n_tokens = n  # keep the shared prefix, evaluate the rest
-        self.llm.eval(p[n:] + c)
-        total = 0.0
-        for i, tok in enumerate(c):
-            row = np.asarray(self.llm.scores[len(p) - 1 + i], dtype=np.float64)
-            top = row.max()
-            total += row[tok] - (top + math.log(np.exp(row - top).sum()))
-        return total / len(c)
+        self.llm.eval(p[n:])
+        out = []
+        for phrase in phrases:
+            c = self.llm.tokenize(phrase.encode(), add_bos=False, special=False)
+            if not c:
+                raise ValueError("an empty phrase has no likelihood")
+            self.llm.n_tokens = len(p)
+            self.llm.eval(c)
+            total = 0.0
+            for i, tok in enumerate(c):
+                row = np.asarray(self.llm.scores[len(p) - 1 + i], dtype=np.float64)
+                top = row.max()
+                total += row[tok] - (top + math.log(np.exp(row - top).sum()))
+            out.append(total / len(c))
+        return out
 
 
-def rerank(rows: list[Collected], extractor: Any, lm: PhraseLikelihood, k: int = 8) -> dict[str, Any]:
-    """Gold-first counts of the extractor alone and with the LLM's likelihood added (2-fold by question)."""
+def rerank(rows: list[Collected], extractor: Any, lm: PhraseLikelihood, k: int = 8,
+           form: Literal["statement", "prompt"] = "statement") -> dict[str, Any]:
+    """Gold-first counts of the extractor alone and with the LLM's likelihood added (2-fold by question).
+
+    `form`: each phrase after its own statement and the question, or after the capable draft prompt."""
     from rag.answering import phrase_candidates
 
     groups: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []  # (extractor score, likelihood, label)
@@ -138,8 +159,11 @@ def rerank(rows: list[Collected], extractor: Any, lm: PhraseLikelihood, k: int =
         labels = np.array([phrase_label(c.text, r.item.answers) for c in cands])
         if not labels.any():
             continue  # nothing to rank right
-        by_n = {e.n: e for e in (x.evidence.pool or x.evidence.items)}
-        lls = np.array([lm.score(by_n[c.n].quote, r.item.question, c.text) for c in cands])
+        if form == "prompt":
+            lls = np.array(lm.score_after_draft_prompt(r.item.question, x.evidence.items, [c.text for c in cands]))
+        else:
+            by_n = {e.n: e for e in (x.evidence.pool or x.evidence.items)}
+            lls = np.array([lm.score(by_n[c.n].quote, r.item.question, c.text) for c in cands])
         groups.append((np.array([c.score for c in cands]), lls, labels))
 
     def first(gs: list[tuple[np.ndarray, np.ndarray, np.ndarray]], a: float) -> int:
@@ -150,7 +174,7 @@ def rerank(rows: list[Collected], extractor: Any, lm: PhraseLikelihood, k: int =
         train, test = groups[half::2], groups[1 - half::2]
         a = max(RERANK_WEIGHTS, key=lambda w: first(train, w))
         out_of_fold += first(test, a)
-    return {"questions_with_gold_in_top_k": len(groups), "k": k, "extractor_first": first(groups, 0.0),
+    return {"questions_with_gold_in_top_k": len(groups), "k": k, "form": form, "extractor_first": first(groups, 0.0),
             "likelihood_alone_first": sum(int(lab[int(np.argmax(ll))] == 1.0) for _, ll, lab in groups),
             "combined_first_2fold": out_of_fold}
 
@@ -173,6 +197,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--profile", choices=["small", "capable"], default="small",
                    help="policy section whose extractor weights rank the candidates")
     p.add_argument("--lm-rerank", type=int, metavar="K", help="also re-rank the top K candidates by LLM likelihood")
+    p.add_argument("--lm-form", choices=["statement", "prompt"], default="statement",
+                   help="score each phrase after its own statement, or after the capable draft prompt (cheap at run time)")
     p.add_argument("--llm", help="scoring model for --lm-rerank: a pulled model name or GGUF path (default: bundled)")
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
@@ -192,7 +218,8 @@ def main(argv: list[str] | None = None) -> int:
     f = funnel(rows, extractor)
     report: dict[str, Any] = {**asdict(f), "wrong_first_kinds": dict(f.wrong_first_kinds)}
     if args.lm_rerank:
-        report["lm_rerank"] = rerank(rows, extractor, PhraseLikelihood(model_file(llm).path), args.lm_rerank)
+        report["lm_rerank"] = rerank(rows, extractor, PhraseLikelihood(model_file(llm).path), args.lm_rerank,
+                                     args.lm_form)
     print(json.dumps(report, indent=1))
     return 0
 

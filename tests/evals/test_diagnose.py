@@ -71,3 +71,15 @@ def test_an_unknown_scoring_model_is_a_usage_error_before_any_work(tmp_path, cap
     assert exc.value.code == 2
     err = capsys.readouterr().err
     assert "--llm no-such-model: unknown model" in err and "qwen2.5-coder-0.5b" in err
+
+
+@pytest.mark.slow
+def test_phrases_scored_after_the_draft_prompt_share_one_prefix(seed_engine) -> None:
+    from rag.llm import bundled_gguf
+
+    x = seed_engine.explain("Who is the mayor of Kyiv?")
+    lm = PhraseLikelihood(bundled_gguf(), n_ctx=2048, threads=1)
+    both = lm.score_after_draft_prompt(x.question.text, x.evidence.items, ["Vitali Klitschko", "Solomianskyi district"])
+    assert both[0] > both[1]  # the name the shown evidence gives, over a phrase it never says
+    alone = lm.score_after_draft_prompt(x.question.text, x.evidence.items, ["Solomianskyi district"])
+    assert alone[0] == pytest.approx(both[1], abs=1e-3)  # scoring one phrase does not leak into the next
