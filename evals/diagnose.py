@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import math
 import pickle
 from collections import Counter
 from dataclasses import asdict, dataclass, field
@@ -31,6 +30,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
+from scipy.special import log_softmax
 
 from citewire.settings import Settings, offline_env
 from evals import metrics as M
@@ -117,7 +117,7 @@ class PhraseLikelihood:
         engine has already evaluated for the draft, so at run time only the phrases' tokens would cost."""
         from rag.generate import build_messages
 
-        prompt = self.template.render(build_messages(question, evidence, "capable", self.llm.n_ctx(), 96))
+        prompt = self.template.render(build_messages(question, evidence, "capable", self.llm.n_ctx()))
         return self.continuations(prompt, phrases)
 
     def continuations(self, prefix: str, phrases: list[str]) -> list[float]:
@@ -136,12 +136,9 @@ class PhraseLikelihood:
                 raise ValueError("an empty phrase has no likelihood")
             self.llm.n_tokens = len(p)
             self.llm.eval(c)
-            total = 0.0
-            for i, tok in enumerate(c):
-                row = np.asarray(self.llm.scores[len(p) - 1 + i], dtype=np.float64)
-                top = row.max()
-                total += row[tok] - (top + math.log(np.exp(row - top).sum()))
-            out.append(total / len(c))
+            rows = np.asarray(self.llm.scores[len(p) - 1: len(p) - 1 + len(c)], dtype=np.float64)
+            logp = log_softmax(rows, axis=1)[np.arange(len(c)), c]  # each phrase token given what precedes it
+            out.append(float(logp.mean()))
         return out
 
 
