@@ -328,6 +328,51 @@ def fit_extractor(rows: list[Collected], encode: Any = None) -> dict[str, Any]:
     return {"weights": dict(zip(FEATURES, coef)), "bias": 0.0, **stats, "chosen": "fitted"}
 
 
+LM_WEIGHTS = (0.0, 0.05, 0.1, 0.2, 0.3, 0.5, 1.0, 2.0, 5.0)
+LM_COLLECT_K = 24  # phrases scored per question while collecting: the refitted extractor's top 8 are among them
+
+
+def fit_lm_weight(rows: list[Collected], extractor: Any, k: int | None = None) -> dict[str, Any] | None:
+    """The weight of the LLM's phrase likelihood in the re-ranking of the extractor's top `k` candidates
+    (`rag.extract.rerank`), chosen by how often the gold phrase comes first; None when the drafts carry no
+    likelihoods (a server backend, or a cache collected before them).
+
+    Chosen on all questions, and also checked 2-fold (chosen on one half, counted on the other): when that
+    is no better than the extractor alone the re-ranking stays off (weight 0)."""
+    from rag.answering import phrase_candidates
+    from rag.extract import LM_K, rerank
+
+    k = k or LM_K
+    groups: list[tuple[list[Any], dict[str, float], list[str]]] = []
+    covered = scored = 0
+    for r in rows:
+        x = r.explanation
+        logliks = getattr(x, "phrase_logliks", None)
+        if not logliks or x.evidence is None or not r.item.answers or r.item.answer_style != "short":
+            continue
+        cands = phrase_candidates(extractor, x.question, x.evidence, x.draft)
+        scored += min(k, len(cands))
+        covered += sum(1 for c in cands[:k] if c.text in logliks)
+        if any(phrase_label(c.text, r.item.answers) for c in cands[:k]):
+            groups.append((cands, logliks, r.item.answers))
+    if len(groups) < 10:
+        return None
+
+    def first(gs: list[tuple[list[Any], dict[str, float], list[str]]], w: float) -> int:
+        return sum(int(phrase_label(rerank(c, ll, w, k)[0].text, gold) == 1.0) for c, ll, gold in gs)
+
+    chosen = max(LM_WEIGHTS, key=lambda w: (first(groups, w), -w))
+    two_fold = sum(first(groups[1 - h::2], max(LM_WEIGHTS, key=lambda w: (first(groups[h::2], w), -w))) for h in (0, 1))
+    alone = first(groups, 0.0)
+    stats = {"k": k, "questions_with_gold_in_top_k": len(groups), "gold_first_extractor": alone,
+             "gold_first_chosen": first(groups, chosen), "gold_first_2fold": two_fold,
+             "scored_share_of_top_k": round(covered / max(scored, 1), 4)}
+    if two_fold <= alone:
+        log.warning("LLM-likelihood re-ranking is no better out of fold (%d vs %d first): off", two_fold, alone)
+        return {"weight": 0.0, **stats, "chosen": "off"}
+    return {"weight": chosen, **stats, "chosen": "fitted"}
+
+
 def _pairwise(rows: list[SentenceRows], c: float = 1.0) -> list[float]:
     """A ranking model (RankSVM-style pairwise logistic regression): gold minus non-gold candidate
     feature differences of the same question (each pair counts once)."""
@@ -370,7 +415,8 @@ def policy_rows(rows: list[Collected], extractor: Any) -> tuple[np.ndarray, np.n
         x = r.explanation
         if x.evidence is None or not x.evidence.items or x.base is None:
             continue  # the engine refuses without evidence, whatever the policy
-        c = build_candidates(x.question, x.evidence, x.base, x.draft, x.verification, extractor)
+        c = build_candidates(x.question, x.evidence, x.base, x.draft, x.verification, extractor,
+                             getattr(x, "phrase_logliks", None))
         xs.append(c.features.vector())
         ya.append(label(r, c.answer))
         ha.append(float(c.answer is not None))
@@ -414,6 +460,10 @@ def fit(rows: list[Collected], encode: Any = None) -> dict[str, Any]:
 
     ex_params = fit_extractor(rows, encode)
     extractor = PhraseExtractor(ex_params["weights"], ex_params["bias"], encode)
+    lm = fit_lm_weight(rows, extractor)
+    if lm is not None:
+        ex_params["lm"] = lm
+        extractor = PhraseExtractor.from_params({"extractor": ex_params}, encode)
     x, ya, ha, ye, answerable, suites = policy_rows(rows, extractor)
     w = suite_weights(suites)
     section: dict[str, Any] = {"extractor": ex_params}
@@ -519,7 +569,10 @@ def main(argv: list[str] | None = None) -> int:
             return 0
     evidence = target.get("evidence") or data["evidence"]
     # stage B: the LLM's drafts over that evidence, then the extractor and the policy
-    settings = settings.model_copy(update={"retrieval": settings.retrieval.model_copy(update={"policy_path": str(out)})})
+    settings = settings.model_copy(update={
+        "retrieval": settings.retrieval.model_copy(update={"policy_path": str(out)}),
+        # record the model's likelihood of the top phrases (in-process models only), to fit its re-ranking weight
+        "llm": settings.llm.model_copy(update={"phrase_scoring": "always", "phrase_scoring_k": LM_COLLECT_K})})
 
     # the drafts depend on the evidence weights and on how many items the LLM is shown (5 keeps old cache tags)
     evidence_k = settings.retrieval.evidence_k

@@ -30,7 +30,6 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
-from scipy.special import log_softmax
 
 from citewire.settings import Settings, offline_env
 from evals import metrics as M
@@ -99,7 +98,7 @@ class PhraseLikelihood:
         from rag.llm import _template_for
 
         self.template = _template_for(path)
-        self.llm = Llama(model_path=str(path), n_ctx=n_ctx, n_threads=threads, logits_all=True, verbose=False)
+        self.llm = Llama(model_path=str(path), n_ctx=n_ctx, n_threads=threads, verbose=False)
 
     def score(self, statement: str, question: str, phrase: str) -> float:
         """The phrase as the answer to `question` over `statement` alone (a short prompt of its own)."""
@@ -121,25 +120,14 @@ class PhraseLikelihood:
         return self.continuations(prompt, phrases)
 
     def continuations(self, prefix: str, phrases: list[str]) -> list[float]:
-        """Mean per-token log-probability of each phrase right after `prefix` (evaluated once)."""
-        p = self.llm.tokenize(prefix.encode(), add_bos=False, special=True)
-        done = list(self.llm.input_ids[: self.llm.n_tokens])
-        n = 0
-        while n < min(len(done), len(p) - 1) and done[n] == p[n]:
-            n += 1
-        self.llm.n_tokens = n  # keep the shared prefix, evaluate the rest
-        self.llm.eval(p[n:])
-        out = []
+        """Mean per-token log-probability of each phrase right after `prefix` (evaluated once), by the
+        engine's own scorer (`rag.likelihood.continuation_logliks`)."""
+        from rag.likelihood import continuation_logliks
+
         for phrase in phrases:
-            c = self.llm.tokenize(phrase.encode(), add_bos=False, special=False)
-            if not c:
+            if not phrase:
                 raise ValueError("an empty phrase has no likelihood")
-            self.llm.n_tokens = len(p)
-            self.llm.eval(c)
-            rows = np.asarray(self.llm.scores[len(p) - 1: len(p) - 1 + len(c)], dtype=np.float64)
-            logp = log_softmax(rows, axis=1)[np.arange(len(c)), c]  # each phrase token given what precedes it
-            out.append(float(logp.mean()))
-        return out
+        return continuation_logliks(self.llm, self.llm.tokenize(prefix.encode(), add_bos=False, special=True), phrases)
 
 
 def rerank(rows: list[Collected], extractor: Any, lm: PhraseLikelihood, k: int = 8,

@@ -33,13 +33,14 @@ from ingest.bm25 import BM25Index
 from ingest.types import Article
 
 from . import compose
-from .answering import Candidates, build_candidates, evidence_features
+from .answering import PHRASE_TYPES, Candidates, build_candidates, evidence_features, phrase_candidates
 from .condense import condense_llm, condense_rules, reference_date, resolve_relative_dates
 from .errors import BadQuestionError, CitewireError, EmptyStoreError, LLMUnavailableError
 from .evidence import EvidenceSelector, EvidenceSet
 from .extract import PhraseExtractor
 from .filters import Filters
 from .generate import Generator
+from .likelihood import score_phrases
 from .llm import build_llm, llama_lock, model_name, model_profile
 from .policy import AnswerPolicy, Decision, PolicyFeatures, Risk, evidence_params, load_params
 from .question import Question
@@ -64,6 +65,7 @@ class Explanation:
     base: PolicyFeatures | None = None  # the features known before the LLM ran
     draft: str = ""
     verification: Verification | None = None
+    phrase_logliks: dict[str, float] | None = None  # the LLM's likelihood of the top phrases (rag/likelihood.py)
 
 
 class Engine:
@@ -268,6 +270,8 @@ class Engine:
         timings["evidence_s"] = time.perf_counter() - t
         base = evidence_features(focus or q, ev, retrieval, k)
 
+        logliks: dict[str, float] | None = None
+
         def done(text: str, action: str, cites: list[Any], mode: str, features: PolicyFeatures, note: str = "",
                  cands: Candidates | None = None, decision: Decision | None = None, draft: str = "",
                  verification: Verification | None = None) -> AnswerEvent:
@@ -281,7 +285,7 @@ class Engine:
                          features={**features.to_dict(), "threshold": policy.threshold,
                                    **({"p_answer": decision.p_answer, "p_extract": decision.p_extract} if decision else {})})
             if explain is not None:
-                explain.append(Explanation(ans, cands, decision, focus or q, ev, base, draft, verification))
+                explain.append(Explanation(ans, cands, decision, focus or q, ev, base, draft, verification, logliks))
             return AnswerEvent(ans)
 
         if not ev.items:
@@ -310,13 +314,17 @@ class Engine:
                             timings["first_token_s"] = time.perf_counter() - t0
                         draft += delta
                         yield TokenEvent(delta)
+                    t_score = time.perf_counter()
+                    logliks = self._score_phrases(llm, gen, standalone, focus or q, ev, draft)
+                    if logliks is not None:
+                        timings["phrase_scoring_s"] = time.perf_counter() - t_score
             except LLMUnavailableError as e:
                 log.warning("generation failed, answering extractively: %s", e)
                 draft, llm_note = "", f"LLM unavailable ({e}); extractive answer"
             timings["generation_s"] = time.perf_counter() - t
         yield StatusEvent("verifying")
         verification = self.verifier.verify(draft, ev.items, standalone)
-        cands = build_candidates(focus or q, ev, base, draft, verification, self.extractor)
+        cands = build_candidates(focus or q, ev, base, draft, verification, self.extractor, logliks)
         decision = policy.decide(cands.features, cands.answer is not None and not llm_note, cands.extract is not None)
         chosen = cands.answer if decision.action == "answer" else cands.extract
         if decision.action == "refuse" or chosen is None:
@@ -325,6 +333,24 @@ class Engine:
             return
         yield done(chosen.text, decision.action, chosen.citations, chosen.mode, cands.features, llm_note, cands, decision,
                    draft, verification)
+
+    def _score_phrases(self, llm: Any, gen: Generator, standalone: str, q: Question, ev: Any, draft: str
+                       ) -> dict[str, float] | None:
+        """The LLM's likelihood of the top candidate phrases as its reply (`rag/likelihood.py`), when the
+        fitted section uses it or `llm.phrase_scoring = "always"`; None otherwise or for a server backend.
+        Runs under `llama_lock`, right after the draft, while the prompt is in the model's cache."""
+        mode = self.settings.llm.phrase_scoring
+        if mode == "off" or (mode == "auto" and not self.extractor.lm_weight) or q.qtype not in PHRASE_TYPES:
+            return None
+        k = self.extractor.lm_k if mode == "auto" else self.settings.llm.phrase_scoring_k
+        phrases = list(dict.fromkeys(c.text for c in phrase_candidates(self.extractor, q, ev, draft)[:k]))
+        if not phrases:
+            return None
+        try:
+            return score_phrases(llm, gen.messages(standalone, ev.items), phrases)
+        except (RuntimeError, ValueError) as e:  # a llama.cpp decode failure: rank by the features alone
+            log.warning("phrase scoring failed, ranking by the extractor's features: %s", e)
+            return None
 
     def _windows(self, question: str, flt: Filters, as_of: date | None) -> list[Filters]:
         """Date windows whose articles rank higher: a relative date in the question ("this week",

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 import numpy as np
@@ -36,6 +36,7 @@ FEATURES: tuple[str, ...] = (
     "chunk_recurs", "partial_name", "n_tokens", "sentence_start",
 )
 HEAD_SIM_TOP = 40
+LM_K = 8  # candidates the LLM scores at run time when a section is fitted with `lm` (~0.35 s with a 0.5B model)
 VECTOR_CACHE = 4096  # phrase vectors kept (a few questions' worth; ~6 MB)
 _TYPE_WORDS = {"person": "person", "place": "place", "date": "date", "number": "number"}
 
@@ -88,10 +89,12 @@ class PhraseExtractor:
     """
 
     def __init__(self, weights: dict[str, float], bias: float = 0.0,
-                 encode: Callable[[list[str]], np.ndarray] | None = None) -> None:
+                 encode: Callable[[list[str]], np.ndarray] | None = None, lm_weight: float = 0.0, lm_k: int = LM_K) -> None:
         self.weights = {f: float(weights.get(f, 0.0)) for f in FEATURES}
         self.bias = bias
         self.encode = encode
+        # the LLM-likelihood re-ranking of the top `lm_k` candidates (`rag/likelihood.py`); 0 = off
+        self.lm_weight, self.lm_k = float(lm_weight), int(lm_k)
         # phrase vectors of recent questions: the engine scores the same evidence before and after the
         # LLM's draft, and the second pass must not embed the same phrases again
         self._vectors: dict[str, np.ndarray] = {}
@@ -102,7 +105,14 @@ class PhraseExtractor:
         """The extractor of a fitted policy section (`rag.policy.profile_params`)."""
         ex = section.get("extractor") or {}
         assert isinstance(ex, dict)
-        return cls(ex.get("weights") or DEFAULT_WEIGHTS, float(ex.get("bias", 0.0)), encode)
+        lm = ex.get("lm") or {}
+        return cls(ex.get("weights") or DEFAULT_WEIGHTS, float(ex.get("bias", 0.0)), encode,
+                   float(lm.get("weight", 0.0)), int(lm.get("k", LM_K)))
+
+    def rerank(self, cands: list[Candidate], logliks: dict[str, float] | None) -> list[Candidate]:
+        """`cands` with the top `lm_k` re-ordered by score + lm_weight * the LLM's log-likelihood of each
+        (`rag.likelihood.score_phrases`); unchanged without scores or with the re-ranking off."""
+        return rerank(cands, logliks, self.lm_weight, self.lm_k)
 
     def candidates(self, q: Question, items: list[Evidence], draft: str = "", contexts: list[str] | None = None
                    ) -> list[Candidate]:
@@ -191,6 +201,19 @@ class PhraseExtractor:
              ) -> Candidate | None:
         cands = self.candidates(q, items, draft, contexts)
         return cands[0] if cands else None
+
+
+def rerank(cands: list[Candidate], logliks: dict[str, float] | None, weight: float, k: int = LM_K) -> list[Candidate]:
+    """The top `k` of `cands` re-scored by `score + weight * logliks[text]`, then the rest as they were.
+
+    A phrase without a score (not among those the LLM scored) gets the lowest score of the question's
+    scored phrases. The log-likelihood is kept as the candidate's `lm_loglik` feature."""
+    if not logliks or not weight or not cands:
+        return cands
+    floor = min(logliks.values())
+    top = [replace(c, score=c.score + weight * logliks.get(c.text, floor),
+                   features={**c.features, "lm_loglik": logliks.get(c.text, floor)}) for c in cands[:k]]
+    return sorted(top, key=lambda c: -c.score) + cands[k:]
 
 
 _SPLIT_AT = re.compile(r"\s+(?:in|on|at|for|and|of the)\s+")

@@ -127,10 +127,14 @@ class Generator:
         self.context_window = context_window
         self.max_tokens = max_tokens
 
+    def messages(self, question: str, evidence: list[Evidence]) -> list[ChatMessage]:
+        """The chat messages `stream` sends for this question (`build_messages` with this model's budget)."""
+        return build_messages(question, evidence, self.profile, self.context_window, self.max_tokens)
+
     def stream(self, question: str, evidence: list[Evidence]) -> Iterator[str]:
         """Yield text deltas; stops early on loops. Raises LLMUnavailableError on backend errors."""
         guard = LoopGuard()
-        messages = build_messages(question, evidence, self.profile, self.context_window, self.max_tokens)
+        messages = self.messages(question, evidence)
         try:
             for chunk in self.llm.stream_chat(messages):
                 delta = chunk.delta or ""
