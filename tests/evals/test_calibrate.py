@@ -53,3 +53,29 @@ def test_the_extractor_is_fitted_on_the_candidates_the_engine_ranks(extractive_e
     assert len(x.evidence.pool) > len(x.evidence.items)  # the pool is wider than what the LLM was shown
     items_only = extractive_engine.extractor.candidates(x.question, x.evidence.items, x.draft)
     assert [c.features["chunk_recurs"] for c in items_only] == [0.0] * len(items_only)
+
+
+def test_the_likelihood_weight_is_fitted_only_when_it_ranks_the_gold_first_out_of_fold(extractive_engine) -> None:
+    """`fit_lm_weight` on real candidates of one explanation, the gold answer being the extractor's second
+    phrase: likelihoods that favour the gold turn the re-ranking on, likelihoods that favour the first
+    phrase (already first) leave it off, and drafts without likelihoods fit nothing."""
+    from dataclasses import replace
+
+    from evals.calibrate import Collected, fit_lm_weight
+    from evals.loaders import EvalItem
+    from rag.answering import phrase_candidates
+
+    x = extractive_engine.explain("How many people were hospitalized in Kyiv?")
+    cands = phrase_candidates(extractive_engine.extractor, x.question, x.evidence, x.draft)
+    first, gold = cands[0].text, next(c.text for c in cands[1:8] if c.text.lower() not in cands[0].text.lower())
+    item = EvalItem(id="q", question=x.question.text, answers=[gold])
+
+    def rows(logliks: dict[str, float] | None) -> list[Collected]:
+        return [Collected("seed", item, replace(x, phrase_logliks=logliks), {}) for _ in range(12)]
+
+    on = fit_lm_weight(rows({gold: -0.1, first: -3.0}), extractive_engine.extractor)
+    assert on is not None and on["chosen"] == "fitted" and on["weight"] > 0
+    assert (on["gold_first_extractor"], on["gold_first_chosen"], on["gold_first_2fold"]) == (0, 12, 12)
+    off = fit_lm_weight(rows({first: -0.1, gold: -3.0}), extractive_engine.extractor)
+    assert off is not None and off["chosen"] == "off" and off["weight"] == 0.0
+    assert fit_lm_weight(rows(None), extractive_engine.extractor) is None
