@@ -452,17 +452,19 @@ def crag(pa: np.ndarray, pe: np.ndarray, ya: np.ndarray, ye: np.ndarray, t: floa
     return float(np.average(points, weights=w))
 
 
-def fit(rows: list[Collected], encode: Any = None) -> dict[str, Any]:
+def fit(rows: list[Collected], encode: Any = None, lm: bool = False) -> dict[str, Any]:
     """The fitted policy section (models, thresholds, extractor, provenance) for one LLM profile.
 
-    `encode` is the embedder's batch encode (the extractor's head-noun similarity needs it)."""
+    `encode` is the embedder's batch encode (the extractor's head-noun similarity needs it). `lm`: also fit the
+    LLM-likelihood re-ranking (`fit_lm_weight`): only for a section of one in-process model (`--per-model`),
+    never a profile's, which OpenAI-compatible servers (no likelihoods) and other GGUFs share."""
     from rag.extract import PhraseExtractor
 
     ex_params = fit_extractor(rows, encode)
     extractor = PhraseExtractor(ex_params["weights"], ex_params["bias"], encode)
-    lm = fit_lm_weight(rows, extractor)
-    if lm is not None:
-        ex_params["lm"] = lm
+    lm_params = fit_lm_weight(rows, extractor) if lm else None
+    if lm_params is not None:
+        ex_params["lm"] = lm_params
         extractor = PhraseExtractor.from_params({"extractor": ex_params}, encode)
     x, ya, ha, ye, answerable, suites = policy_rows(rows, extractor)
     w = suite_weights(suites)
@@ -581,7 +583,7 @@ def main(argv: list[str] | None = None) -> int:
     rows = _cached(args.cache, f"explain-{tag}", lambda: [r for s in suites for r in collect(s, settings)])
     from ingest.embed import Embedder
 
-    section = fit(rows, Embedder.load(settings).encode)
+    section = fit(rows, Embedder.load(settings).encode, lm=args.per_model and settings.llm.backend == "llamacpp")
     if target.get("evidence"):
         section["evidence"] = target["evidence"]
     section["fitted_on"]["llm"] = model_record(settings.llm)

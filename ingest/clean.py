@@ -4,8 +4,8 @@ Everything downstream (sentences, chunks, citations) uses character offsets into
 returns, so cleaning happens exactly once, before anything is stored.
 
 Example:
-    >>> clean_text("Kyiv  was hit.\\n\\nBe First to Comment\\n")
-    'Kyiv was hit.'
+    >>> clean_text("The council  met.\\n\\nBe First to Comment\\n")
+    'The council met.'
 """
 
 from __future__ import annotations

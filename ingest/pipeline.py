@@ -56,7 +56,7 @@ __all__ = ["IngestReport", "Ingestor", "Progress", "bundled_corpus"]
 
 
 def bundled_corpus() -> Path:
-    """The demo corpus shipped in the package (an AP report on the Kyiv attack)."""
+    """The demo corpus shipped in the package (one bundled news report, `citewire ingest` with no paths)."""
     return Path(str(resources.files("citewire") / "data" / "corpus"))
 
 
