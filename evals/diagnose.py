@@ -83,8 +83,9 @@ def funnel(rows: list[Collected], extractor: Any) -> Funnel:
 class PhraseLikelihood:
     """Mean per-token log-probability that an LLM answers `question` over `statement` with `phrase`.
 
-    When to use: as a candidate re-ranking signal in experiments (`--lm-rerank`); the engine does not use
-    it. Prompts sharing a prefix (one statement's candidates) reuse the evaluated tokens.
+    When to use: to try a re-ranking signal in experiments (`--lm-rerank`) without fresh drafts. The engine's
+    own form (`rag.likelihood.score_phrases`) is `score_after_draft_prompt`; both run on
+    `rag.likelihood.continuation_logliks`, so prompts sharing a prefix reuse the evaluated tokens.
 
     Example:
         >>> lm = PhraseLikelihood(Path("model.gguf"))
