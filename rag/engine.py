@@ -291,8 +291,9 @@ class Engine:
         if not ev.items:
             yield done(compose.abstention_text(ev), "refuse", [], "abstained", base)
             return
-        if explain is None:
-            # the extract candidate needs no LLM: with it, could any draft reach the threshold?
+        if explain is None and not self.extractor.lm_weight:
+            # the extract candidate needs no LLM: with it, could any draft reach the threshold? (Not with the
+            # likelihood re-ranking: there the extracted phrase itself is chosen after the draft.)
             pre = build_candidates(focus or q, ev, base, "", Verification(), self.extractor).features
             if not policy.could_answer(pre):
                 yield done(compose.abstention_text(ev), "refuse", [], "abstained", pre)
