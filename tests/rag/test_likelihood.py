@@ -135,3 +135,6 @@ def test_a_section_fitted_with_the_reranking_scores_at_run_time_and_reorders(see
     best = max(x.phrase_logliks, key=x.phrase_logliks.get)
     assert ranked[0].text == best  # at this weight the most likely phrase leads
     assert x.candidates.features.extract_score == pytest.approx(ranked[0].score)
+    # the extracted phrase is chosen after the draft, so no question is refused before the LLM has run
+    a = eng.ask("What is the population of the Solomianskyi district?")
+    assert "generation_s" in a.timings
