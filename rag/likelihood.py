@@ -12,8 +12,8 @@ servers do not, and answers there are ranked by the extractor's features alone.
 
 Example:
     >>> with llama_lock(cfg):
-    ...     scores = score_phrases(llm, messages, ["Glasgow", "Edinburgh"])
-    >>> scores["Glasgow"] > scores["Edinburgh"]
+    ...     scores = score_phrases(llm, messages, ["Lisbon", "Porto"])
+    >>> scores["Lisbon"] > scores["Porto"]
     True
 """
 
