@@ -80,11 +80,13 @@ def phrase_candidates(extractor: PhraseExtractor, q: Question, ev: EvidenceSet, 
 
 
 def build_candidates(q: Question, ev: EvidenceSet, base: PolicyFeatures, draft: str, verification: Verification,
-                     extractor: PhraseExtractor, logliks: dict[str, float] | None = None) -> Candidates:
+                     extractor: PhraseExtractor, logliks: dict[str, float] | None = None,
+                     ranked: list[Candidate] | None = None) -> Candidates:
     """Both candidate answers of one question and the full features (`base` plus the LLM's part).
 
     `logliks`: the LLM's likelihood of the top phrases as its reply (`rag.likelihood`), which re-ranks them
-    when the extractor's section was fitted with it."""
+    when the extractor's section was fitted with it. `ranked`: `phrase_candidates` for this very draft when
+    the caller already has them (the engine does, after scoring the phrases)."""
     answer: Composed | None = None
     phrase, marks, not_found = parse_short_answer(draft)
     grounded = None
@@ -100,7 +102,10 @@ def build_candidates(q: Question, ev: EvidenceSet, base: PolicyFeatures, draft: 
 
     # a phrase answers what asks for a thing (how many, who, when, where, which/what NOUN); for why,
     # what-said and open questions the answer is the evidence itself, quoted
-    cands = extractor.rerank(phrase_candidates(extractor, q, ev, draft), logliks) if q.qtype in PHRASE_TYPES else []
+    if q.qtype in PHRASE_TYPES:
+        cands = extractor.rerank(ranked if ranked is not None else phrase_candidates(extractor, q, ev, draft), logliks)
+    else:
+        cands = []
     if cands:
         best = cands[0]
         text, cites = compose.compose_phrase(best.text, best.n, ev)

@@ -37,7 +37,7 @@ from .answering import PHRASE_TYPES, Candidates, build_candidates, evidence_feat
 from .condense import condense_llm, condense_rules, reference_date, resolve_relative_dates
 from .errors import BadQuestionError, CitewireError, EmptyStoreError, LLMUnavailableError
 from .evidence import EvidenceSelector, EvidenceSet
-from .extract import PhraseExtractor
+from .extract import Candidate, PhraseExtractor
 from .filters import Filters
 from .generate import Generator
 from .likelihood import score_phrases
@@ -271,6 +271,7 @@ class Engine:
         base = evidence_features(focus or q, ev, retrieval, k)
 
         logliks: dict[str, float] | None = None
+        ranked: list[Candidate] | None = None  # the extractor's candidates for the draft, when already computed
 
         def done(text: str, action: str, cites: list[Any], mode: str, features: PolicyFeatures, note: str = "",
                  cands: Candidates | None = None, decision: Decision | None = None, draft: str = "",
@@ -316,7 +317,7 @@ class Engine:
                         draft += delta
                         yield TokenEvent(delta)
                     t_score = time.perf_counter()
-                    logliks = self._score_phrases(llm, gen, standalone, focus or q, ev, draft)
+                    logliks, ranked = self._score_phrases(llm, gen, standalone, focus or q, ev, draft)
                     if logliks is not None:
                         timings["phrase_scoring_s"] = time.perf_counter() - t_score
             except LLMUnavailableError as e:
@@ -325,7 +326,8 @@ class Engine:
             timings["generation_s"] = time.perf_counter() - t
         yield StatusEvent("verifying")
         verification = self.verifier.verify(draft, ev.items, standalone)
-        cands = build_candidates(focus or q, ev, base, draft, verification, self.extractor, logliks)
+        cands = build_candidates(focus or q, ev, base, draft, verification, self.extractor, logliks,
+                                 None if llm_note else ranked)  # a failed draft was reset: rank again
         decision = policy.decide(cands.features, cands.answer is not None and not llm_note, cands.extract is not None)
         chosen = cands.answer if decision.action == "answer" else cands.extract
         if decision.action == "refuse" or chosen is None:
@@ -336,22 +338,25 @@ class Engine:
                    draft, verification)
 
     def _score_phrases(self, llm: Any, gen: Generator, standalone: str, q: Question, ev: Any, draft: str
-                       ) -> dict[str, float] | None:
+                       ) -> tuple[dict[str, float] | None, list[Candidate] | None]:
         """The LLM's likelihood of the top candidate phrases as its reply (`rag/likelihood.py`), when the
-        fitted section uses it or `llm.phrase_scoring = "always"`; None otherwise or for a server backend.
-        Runs under `llama_lock`, right after the draft, while the prompt is in the model's cache."""
+        fitted section uses it or `llm.phrase_scoring = "always"`, with the extractor's candidates it ranked
+        (handed on to `build_candidates`, so they are not computed twice); (None, None) when not scoring,
+        likelihoods None for a server backend. Runs under `llama_lock`, right after the draft, while the
+        prompt is in the model's cache."""
         mode = self.settings.llm.phrase_scoring
         if mode == "off" or (mode == "auto" and not self.extractor.lm_weight) or q.qtype not in PHRASE_TYPES:
-            return None
+            return None, None
         k = self.extractor.lm_k if mode == "auto" else self.settings.llm.phrase_scoring_k
-        phrases = list(dict.fromkeys(c.text for c in phrase_candidates(self.extractor, q, ev, draft)[:k]))
+        ranked = phrase_candidates(self.extractor, q, ev, draft)
+        phrases = list(dict.fromkeys(c.text for c in ranked[:k]))
         if not phrases:
-            return None
+            return None, ranked
         try:
-            return score_phrases(llm, gen.messages(standalone, ev.items), phrases)
+            return score_phrases(llm, gen.messages(standalone, ev.items), phrases), ranked
         except (RuntimeError, ValueError) as e:  # a llama.cpp decode failure: rank by the features alone
             log.warning("phrase scoring failed, ranking by the extractor's features: %s", e)
-            return None
+            return None, ranked
 
     def _windows(self, question: str, flt: Filters, as_of: date | None) -> list[Filters]:
         """Date windows whose articles rank higher: a relative date in the question ("this week",

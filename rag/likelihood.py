@@ -19,14 +19,12 @@ Example:
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 from scipy.special import log_softmax
 
-log = logging.getLogger(__name__)
 MAX_PHRASE_TOKENS = 24
 
 
