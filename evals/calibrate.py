@@ -405,9 +405,12 @@ def suite_weights(suites: list[str]) -> np.ndarray:
     return np.array([per[s] for s in suites])
 
 
-def policy_rows(rows: list[Collected], extractor: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray,
-                                                                 list[str]]:
-    """(features, y_answer, has_answer, y_extract, answerable, suite) per question with evidence."""
+def policy_rows(rows: list[Collected], extractor: Any, lm: bool = False
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, list[str]]:
+    """(features, y_answer, has_answer, y_extract, answerable, suite) per question with evidence.
+
+    `lm`: use the LLM likelihoods the rows recorded (the phrase re-ranking and the `*_lm_p` features), as an
+    in-process model's section does; without, the rows are featurised as a server backend would see them."""
     from rag.answering import build_candidates
 
     xs, ya, ha, ye, ans, suites = [], [], [], [], [], []
@@ -416,7 +419,8 @@ def policy_rows(rows: list[Collected], extractor: Any) -> tuple[np.ndarray, np.n
         if x.evidence is None or not x.evidence.items or x.base is None:
             continue  # the engine refuses without evidence, whatever the policy
         c = build_candidates(x.question, x.evidence, x.base, x.draft, x.verification, extractor,
-                             getattr(x, "phrase_logliks", None))
+                             getattr(x, "phrase_logliks", None) if lm else None,
+                             replies=getattr(x, "reply_logliks", None) if lm else None)
         xs.append(c.features.vector())
         ya.append(label(r, c.answer))
         ha.append(float(c.answer is not None))
@@ -452,6 +456,34 @@ def crag(pa: np.ndarray, pe: np.ndarray, ya: np.ndarray, ye: np.ndarray, t: floa
     return float(np.average(points, weights=w))
 
 
+def _without_lm(x: np.ndarray) -> np.ndarray:
+    """`x` with the LLM-likelihood policy features (`rag.policy.LM_FEATURES`) set to 0 (not used)."""
+    from rag.policy import FEATURE_NAMES, LM_FEATURES
+
+    out = x.copy()
+    out[:, [FEATURE_NAMES.index(n) for n in LM_FEATURES]] = 0.0
+    return out
+
+
+def _nested_crag(x: np.ndarray, ya: np.ndarray, ha: np.ndarray, ye: np.ndarray, w: np.ndarray) -> float:
+    """CRAG at `balanced` on nested out-of-fold probabilities of both models (C chosen inside each fold)."""
+    pa, pe = _oof(x, ya, ha > 0, w), _oof(x, ye, np.ones(len(ye), bool), w)
+    return crag(pa, pe, ya, ye, threshold_for(PENALTIES["balanced"]), PENALTIES["balanced"], w)
+
+
+def _choose_lm_features(x: np.ndarray, ya: np.ndarray, ha: np.ndarray, ye: np.ndarray, w: np.ndarray
+                        ) -> dict[str, Any] | None:
+    """Whether the policy should weigh the LLM's reply likelihoods: kept only when the nested out-of-fold
+    CRAG at balanced is higher with them than without (a tie keeps them out: the engine then need not score
+    replies). None when the rows hold no likelihoods."""
+    without = _without_lm(x)
+    if np.array_equal(without, x):
+        return None
+    with_, without_ = _nested_crag(x, ya, ha, ye, w), _nested_crag(without, ya, ha, ye, w)
+    return {"nested_oof_crag_with": round(with_, 4), "nested_oof_crag_without": round(without_, 4),
+            "chosen": "on" if with_ > without_ else "off"}
+
+
 def fit(rows: list[Collected], encode: Any = None, lm: bool = False) -> dict[str, Any]:
     """The fitted policy section (models, thresholds, extractor, provenance) for one LLM profile.
 
@@ -466,9 +498,12 @@ def fit(rows: list[Collected], encode: Any = None, lm: bool = False) -> dict[str
     if lm_params is not None:
         ex_params["lm"] = lm_params
         extractor = PhraseExtractor.from_params({"extractor": ex_params}, encode)
-    x, ya, ha, ye, answerable, suites = policy_rows(rows, extractor)
+    x, ya, ha, ye, answerable, suites = policy_rows(rows, extractor, lm=lm)
     w = suite_weights(suites)
     section: dict[str, Any] = {"extractor": ex_params}
+    lm_choice = _choose_lm_features(x, ya, ha, ye, w) if lm else None
+    if lm_choice is not None and lm_choice["chosen"] == "off":
+        x = _without_lm(x)
     for name, y, mask in (("answer", ya, ha > 0), ("extract", ye, np.ones(len(ye), bool))):
         fittable = len(set(y[mask])) > 1
         c = choose_c(x[mask], y[mask], w[mask]) if fittable else 1.0
@@ -496,6 +531,7 @@ def fit(rows: list[Collected], encode: Any = None, lm: bool = False) -> dict[str
         "thresholds_rule": "p > cost / (1 + cost) for a wrong answer costing 2 / 1 / 0.5 (threshold_for)",
         "out_of_fold_peak_threshold": searched,
         "out_of_fold_crag_balanced_by_suite": by_suite,
+        **({"likelihood_features": lm_choice} if lm_choice else {}),
         "oracle_crag": round(float(np.mean([max(a, e) for a, e in zip(ya, ye)]) * len(x) / max(len(rows), 1)), 4),
     }
     return section

@@ -17,11 +17,13 @@ Example:
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
 
 from . import compose
 from .evidence import EvidenceSet
 from .extract import Candidate, PhraseExtractor
+from .generate import NOT_FOUND
 from .grounding import ground, parse_short_answer
 from .policy import PolicyFeatures
 from .question import Question
@@ -81,12 +83,13 @@ def phrase_candidates(extractor: PhraseExtractor, q: Question, ev: EvidenceSet, 
 
 def build_candidates(q: Question, ev: EvidenceSet, base: PolicyFeatures, draft: str, verification: Verification,
                      extractor: PhraseExtractor, logliks: dict[str, float] | None = None,
-                     ranked: list[Candidate] | None = None) -> Candidates:
+                     ranked: list[Candidate] | None = None, replies: dict[str, float] | None = None) -> Candidates:
     """Both candidate answers of one question and the full features (`base` plus the LLM's part).
 
     `logliks`: the LLM's likelihood of the top phrases as its reply (`rag.likelihood`), which re-ranks them
     when the extractor's section was fitted with it. `ranked`: `phrase_candidates` for this very draft when
-    the caller already has them (the engine does, after scoring the phrases)."""
+    the caller already has them (the engine does, after scoring the phrases). `replies`: the LLM's likelihood
+    of its own short phrase and of NOT FOUND as its reply (the `*_lm_p` features)."""
     answer: Composed | None = None
     phrase, marks, not_found = parse_short_answer(draft)
     grounded = None
@@ -115,6 +118,8 @@ def build_candidates(q: Question, ev: EvidenceSet, base: PolicyFeatures, draft: 
         extract = Composed(text, cites, "extractive")
 
     verified_best = any(1 in c.evidence for c in verification.claims)
+    scored = {**(logliks or {}), **(replies or {})}
+    floor = min(logliks.values()) if logliks else None  # as `rerank`: an unscored candidate gets the lowest score
     features = replace(
         base,
         llm_not_found=float(verification.says_not_found or (not_found and bool(draft.strip()))),
@@ -127,5 +132,13 @@ def build_candidates(q: Question, ev: EvidenceSet, base: PolicyFeatures, draft: 
         extract_recurs=cands[0].features.get("chunk_recurs", 0.0) if cands else 0.0,
         extract_head_sim=cands[0].features.get("head_sim", 0.0) if cands else 0.0,
         extract_item_rank=cands[0].features.get("item_rank", 0.0) if cands else 0.0,
+        extract_lm_p=_prob(scored.get(cands[0].text, floor)) if cands else 0.0,
+        answer_lm_p=_prob(scored.get(phrase)) if grounded is not None and phrase else 0.0,
+        not_found_lm_p=_prob(scored.get(NOT_FOUND)),
     )
     return Candidates(answer, extract, features)
+
+
+def _prob(loglik: float | None) -> float:
+    """exp(mean token log-probability): the geometric-mean token probability, in [0, 1]; 0 when not scored."""
+    return math.exp(min(loglik, 0.0)) if loglik is not None else 0.0

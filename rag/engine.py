@@ -39,7 +39,8 @@ from .errors import BadQuestionError, CitewireError, EmptyStoreError, LLMUnavail
 from .evidence import EvidenceSelector, EvidenceSet
 from .extract import Candidate, PhraseExtractor
 from .filters import Filters
-from .generate import Generator
+from .generate import NOT_FOUND, Generator
+from .grounding import parse_short_answer
 from .likelihood import score_phrases
 from .llm import build_llm, llama_lock, model_name, model_profile
 from .policy import AnswerPolicy, Decision, PolicyFeatures, Risk, evidence_params, load_params
@@ -66,6 +67,7 @@ class Explanation:
     draft: str = ""
     verification: Verification | None = None
     phrase_logliks: dict[str, float] | None = None  # the LLM's likelihood of the top phrases (rag/likelihood.py)
+    reply_logliks: dict[str, float] | None = None  # ... of its own short answer and of NOT FOUND (same scoring)
 
 
 class Engine:
@@ -271,6 +273,7 @@ class Engine:
         base = evidence_features(focus or q, ev, retrieval, k)
 
         logliks: dict[str, float] | None = None
+        replies: dict[str, float] | None = None
         ranked: list[Candidate] | None = None  # the extractor's candidates for the draft, when already computed
 
         def done(text: str, action: str, cites: list[Any], mode: str, features: PolicyFeatures, note: str = "",
@@ -286,7 +289,8 @@ class Engine:
                          features={**features.to_dict(), "threshold": policy.threshold,
                                    **({"p_answer": decision.p_answer, "p_extract": decision.p_extract} if decision else {})})
             if explain is not None:
-                explain.append(Explanation(ans, cands, decision, focus or q, ev, base, draft, verification, logliks))
+                explain.append(Explanation(ans, cands, decision, focus or q, ev, base, draft, verification, logliks,
+                                           replies))
             return AnswerEvent(ans)
 
         if not ev.items:
@@ -317,7 +321,8 @@ class Engine:
                         draft += delta
                         yield TokenEvent(delta)
                     t_score = time.perf_counter()
-                    logliks, ranked = self._score_phrases(llm, gen, standalone, focus or q, ev, draft)
+                    logliks, replies, ranked = self._score_phrases(llm, gen, policy, standalone, focus or q, ev,
+                                                                   draft)
                     if logliks is not None:
                         timings["phrase_scoring_s"] = time.perf_counter() - t_score
             except LLMUnavailableError as e:
@@ -327,7 +332,7 @@ class Engine:
         yield StatusEvent("verifying")
         verification = self.verifier.verify(draft, ev.items, standalone)
         cands = build_candidates(focus or q, ev, base, draft, verification, self.extractor, logliks,
-                                 None if llm_note else ranked)  # a failed draft was reset: rank again
+                                 None if llm_note else ranked, replies)  # a failed draft was reset: rank again
         decision = policy.decide(cands.features, cands.answer is not None and not llm_note, cands.extract is not None)
         chosen = cands.answer if decision.action == "answer" else cands.extract
         if decision.action == "refuse" or chosen is None:
@@ -337,26 +342,33 @@ class Engine:
         yield done(chosen.text, decision.action, chosen.citations, chosen.mode, cands.features, llm_note, cands, decision,
                    draft, verification)
 
-    def _score_phrases(self, llm: Any, gen: Generator, standalone: str, q: Question, ev: Any, draft: str
-                       ) -> tuple[dict[str, float] | None, list[Candidate] | None]:
-        """The LLM's likelihood of the top candidate phrases as its reply (`rag/likelihood.py`), when the
-        fitted section uses it or `llm.phrase_scoring = "always"`, with the extractor's candidates it ranked
-        (handed on to `build_candidates`, so they are not computed twice); (None, None) when not scoring,
-        likelihoods None for a server backend. Runs under `llama_lock`, right after the draft, while the
-        prompt is in the model's cache."""
+    def _score_phrases(self, llm: Any, gen: Generator, policy: AnswerPolicy, standalone: str, q: Question, ev: Any,
+                       draft: str) -> tuple[dict[str, float] | None, dict[str, float] | None, list[Candidate] | None]:
+        """The LLM's likelihood of replies to the draft prompt (`rag/likelihood.py`): the extractor's top
+        candidate phrases (returned with the candidates it ranked, handed on to `build_candidates` so they are
+        not computed twice) and, apart, the draft's own short phrase and NOT FOUND (policy features).
+
+        Scored when the fitted section uses it (the phrase re-ranking, or likelihood features in the policy)
+        or with `llm.phrase_scoring = "always"`; (None, None, None) when not scoring, likelihoods None for a
+        server backend. Runs under `llama_lock`, right after the draft, while the prompt is in the cache."""
         mode = self.settings.llm.phrase_scoring
-        if mode == "off" or (mode == "auto" and not self.extractor.lm_weight) or q.qtype not in PHRASE_TYPES:
-            return None, None
+        wanted = bool(self.extractor.lm_weight) or policy.uses_likelihood
+        if mode == "off" or (mode == "auto" and not wanted) or q.qtype not in PHRASE_TYPES:
+            return None, None, None
         k = self.extractor.lm_k if mode == "auto" else self.settings.llm.phrase_scoring_k
         ranked = phrase_candidates(self.extractor, q, ev, draft)
         phrases = list(dict.fromkeys(c.text for c in ranked[:k]))
-        if not phrases:
-            return None, ranked
+        own, _, not_found = parse_short_answer(draft)
+        replies = list(dict.fromkeys([NOT_FOUND, *([own] if own and not not_found else [])]))
         try:
-            return score_phrases(llm, gen.messages(standalone, ev.items), phrases), ranked
+            scores = score_phrases(llm, gen.messages(standalone, ev.items),
+                                   phrases + [r for r in replies if r not in phrases])
         except (RuntimeError, ValueError) as e:  # a llama.cpp decode failure: rank by the features alone
             log.warning("phrase scoring failed, ranking by the extractor's features: %s", e)
-            return None, ranked
+            return None, None, ranked
+        if scores is None:
+            return None, None, ranked
+        return {p: scores[p] for p in phrases} or None, {p: scores[p] for p in replies}, ranked
 
     def _windows(self, question: str, flt: Filters, as_of: date | None) -> list[Filters]:
         """Date windows whose articles rank higher: a relative date in the question ("this week",

@@ -32,6 +32,7 @@ from .evidence import Evidence
 
 log = logging.getLogger(__name__)
 Profile = Literal["small", "capable"]
+NOT_FOUND = "NOT FOUND"  # the exact reply both prompts ask for when the evidence lacks the answer
 
 SYSTEM_SMALL = (
     "You answer questions about news articles using ONLY the numbered evidence. "
@@ -51,7 +52,7 @@ SYSTEM_CAPABLE = (
 # answered half the calibration questions with a bare "[2]" (measured: 14 of 30; with these two turns 0 of 30,
 # and grounded phrases 6 -> 18 of 30). The second turn shows that NOT FOUND is a valid reply.
 EXAMPLE_EVIDENCE = "[1] The two-day summit will be held in Lisbon, organisers said on Monday.\n[2] Tickets went on sale last week."
-EXAMPLE_TURNS = (("In which city will the summit take place?", "Lisbon [1]"), ("How much did a ticket cost?", "NOT FOUND"))
+EXAMPLE_TURNS = (("In which city will the summit take place?", "Lisbon [1]"), ("How much did a ticket cost?", NOT_FOUND))
 ITEM_CHARS = 700  # one evidence item in the prompt (about 175 tokens)
 CHARS_PER_TOKEN = 3  # conservative: English news is ~4 characters a token
 _CONTROL = re.compile(r"<\|[^<>|\n]{0,40}\|>|</?s>|\[/?INST\]|<<SYS>>|<</SYS>>")

@@ -75,6 +75,11 @@ class PolicyFeatures:
     extract_recurs: float = 0.0  # share of the retrieved chunks that mention it
     extract_head_sim: float = 0.0  # how much it looks like what is asked for (head noun / answer type)
     extract_item_rank: float = 0.0  # 1/n of the statement it comes from (1 = the best evidence)
+    # the LLM's own likelihood of replies to the draft prompt (`rag/likelihood.py`; in-process GGUF models,
+    # 0 when not scored): exp(mean token log-probability), i.e. the geometric-mean token probability
+    extract_lm_p: float = 0.0  # ... of the extracted phrase
+    answer_lm_p: float = 0.0  # ... of the draft's own short answer phrase
+    not_found_lm_p: float = 0.0  # ... of replying NOT FOUND
     qtype: str = "other"
 
     def vector(self) -> list[float]:
@@ -114,7 +119,12 @@ class _Logistic:
 
 
 # the features that only exist once the LLM has drafted (all in [0, 1]); the rest are known from the evidence
-DRAFT_FEATURES = ("llm_not_found", "verified", "phrase_grounded", "answers_type", "extract_in_draft")
+DRAFT_FEATURES = ("llm_not_found", "verified", "phrase_grounded", "answers_type", "extract_in_draft",
+                  "extract_lm_p", "answer_lm_p", "not_found_lm_p")
+# the draft features that need the LLM's likelihoods: a section with a non-zero coefficient on one of them
+# has the engine score replies after every draft (`AnswerPolicy.uses_likelihood`)
+LM_FEATURES = ("extract_lm_p", "answer_lm_p", "not_found_lm_p")
+_LM_INDEX = tuple(FEATURE_NAMES.index(n) for n in LM_FEATURES)
 _DRAFT_INDEX = tuple(FEATURE_NAMES.index(n) for n in DRAFT_FEATURES)
 
 
@@ -209,6 +219,12 @@ class AnswerPolicy:
         other = copy.copy(self)
         other.risk, other.threshold = level, float(self.params["thresholds"][level])
         return other
+
+    @property
+    def uses_likelihood(self) -> bool:
+        """Whether this section's models weigh the LLM's reply likelihoods (`LM_FEATURES`): then the engine
+        scores them after each draft, even where the phrase re-ranking is off."""
+        return any(m.coef[i] != 0.0 for m in self.models.values() for i in _LM_INDEX)
 
     def probabilities(self, f: PolicyFeatures) -> tuple[float, float]:
         x = f.vector()

@@ -79,3 +79,27 @@ def test_the_likelihood_weight_is_fitted_only_when_it_ranks_the_gold_first_out_o
     off = fit_lm_weight(rows({first: -0.1, gold: -3.0}), extractive_engine.extractor)
     assert off is not None and off["chosen"] == "off" and off["weight"] == 0.0
     assert fit_lm_weight(rows(None), extractive_engine.extractor) is None
+
+
+def test_likelihood_features_are_kept_only_when_they_raise_the_nested_out_of_fold_crag() -> None:
+    from evals.calibrate import _choose_lm_features, _without_lm
+    from rag.policy import FEATURE_NAMES
+
+    rng = np.random.default_rng(1)
+    n = 400
+    x = np.zeros((n, len(FEATURE_NAMES)))
+    x[:, FEATURE_NAMES.index("coverage")] = rng.uniform(size=n)  # a weak signal without the LLM
+    right = rng.uniform(size=n) < 0.2 + 0.3 * x[:, FEATURE_NAMES.index("coverage")]
+    ya, ye, ha, w = right.astype(float), np.zeros(n), np.ones(n), np.ones(n)
+    assert _choose_lm_features(x, ya, ha, ye, w) is None  # nothing scored: nothing to choose
+
+    informative = x.copy()  # the model's confidence in its own phrase tracks whether it is right
+    informative[:, FEATURE_NAMES.index("answer_lm_p")] = np.clip(0.3 + 0.5 * right + 0.1 * rng.normal(size=n), 0, 1)
+    on = _choose_lm_features(informative, ya, ha, ye, w)
+    assert on is not None and on["chosen"] == "on" and on["nested_oof_crag_with"] > on["nested_oof_crag_without"]
+
+    noise = x.copy()  # a likelihood that knows nothing: with it the out-of-fold CRAG is no better
+    noise[:, FEATURE_NAMES.index("not_found_lm_p")] = rng.uniform(size=n)
+    off = _choose_lm_features(noise, ya, ha, ye, w)
+    assert off is not None and off["chosen"] == "off"
+    assert not _without_lm(informative)[:, FEATURE_NAMES.index("answer_lm_p")].any()

@@ -110,9 +110,43 @@ def test_the_engine_records_phrase_likelihoods_only_when_asked(seed_engine) -> N
     top = [c.text for c in always.extractor.candidates(x.question, x.evidence.pool or x.evidence.items, x.draft,
                                                         x.evidence.contexts)[:4]]
     assert set(x.phrase_logliks) == set(top)  # the extractor's top phrases, each scored once
+    # apart from them: replying NOT FOUND (and the draft's own phrase), the policy's likelihood features
+    import math
+
+    from rag.generate import NOT_FOUND
+    from rag.grounding import parse_short_answer
+
+    assert x.reply_logliks is not None and NOT_FOUND in x.reply_logliks
+    own, _, not_found = parse_short_answer(x.draft)
+    assert (own in x.reply_logliks) == bool(own and not not_found)
+    f = x.candidates.features
+    assert f.not_found_lm_p == pytest.approx(math.exp(x.reply_logliks[NOT_FOUND])) and 0 < f.not_found_lm_p < 1
+    assert f.extract_lm_p == pytest.approx(math.exp(x.phrase_logliks[top[0]]))  # no re-ranking: top[0] is shown
+    assert f.answer_lm_p == (pytest.approx(math.exp(x.reply_logliks[own])) if f.phrase_grounded else 0.0)
     # the packaged section for the bundled model is not fitted with the re-ranking: auto scores nothing
     assert seed_engine.extractor.lm_weight == 0.0
-    assert seed_engine.explain("Who is the mayor of Kyiv?").phrase_logliks is None
+    plain = seed_engine.explain("Who is the mayor of Kyiv?")
+    assert plain.phrase_logliks is None and plain.reply_logliks is None
+    assert plain.candidates.features.not_found_lm_p == plain.candidates.features.extract_lm_p == 0.0
+
+
+@pytest.mark.slow
+def test_a_policy_that_weighs_likelihoods_has_them_scored_without_the_reranking(seed_engine, tmp_path) -> None:
+    from rag import Engine
+    from rag.policy import FEATURE_NAMES, load_params
+
+    params = json.loads(json.dumps(load_params(seed_engine.settings.retrieval.policy_path)))
+    for section in params["profiles"].values():
+        section["extract"]["coef"][FEATURE_NAMES.index("not_found_lm_p")] = -1.0
+    path = tmp_path / "policy.json"
+    path.write_text(json.dumps(params), encoding="utf-8")
+    s = seed_engine.settings
+    eng = Engine.open(settings=s.model_copy(update={"retrieval": s.retrieval.model_copy(update={"policy_path": str(path)})}))
+    assert eng.extractor.lm_weight == 0.0 and eng.policy.uses_likelihood
+    x = eng.explain("Who is the mayor of Kyiv?")
+    assert x.reply_logliks is not None and x.phrase_logliks is not None
+    assert 0 < x.candidates.features.not_found_lm_p < 1
+    assert x.decision.p_extract == pytest.approx(eng.policy.probabilities(x.candidates.features)[1])
 
 
 @pytest.mark.slow

@@ -129,3 +129,31 @@ def test_could_answer_is_an_exact_bound_even_with_negative_draft_coefficients() 
                         for combo in itertools.product((0.0, 1.0), repeat=len(DRAFT_FEATURES)))
         assert policy.could_answer(f) == reachable
     assert policy.could_answer(PolicyFeatures(coverage=0.5))  # only a verified, untyped draft gets there
+
+
+def test_a_section_uses_the_llm_likelihoods_only_when_one_of_its_models_weighs_them() -> None:
+    from rag.policy import LM_FEATURES
+
+    assert not AnswerPolicy(TOY).uses_likelihood
+    for name in LM_FEATURES:
+        assert AnswerPolicy(_params({"coverage": 1.0}, {name: -0.5})).uses_likelihood
+    # the likelihood features are draft features in [0, 1]: the evidence-only bound covers them
+    policy = AnswerPolicy(_params({"coverage": 1.0, "not_found_lm_p": -4.0, "answer_lm_p": 3.0}, {}, bias=-3.0))
+    assert policy.could_answer(PolicyFeatures(coverage=1.0))  # reachable only with answer_lm_p = 1
+    assert not AnswerPolicy(_params({"coverage": 1.0, "not_found_lm_p": -4.0}, {}, bias=-3.0)).could_answer(
+        PolicyFeatures(coverage=1.0))
+
+
+def test_no_packaged_section_weighs_likelihoods_it_was_not_fitted_with() -> None:
+    """Sections fitted before the likelihood features (or for servers) carry 0 for them, so servers and
+    other GGUFs never need scores they cannot have."""
+    from rag.policy import LM_FEATURES
+
+    params = load_params()
+    for name in params["profiles"]:
+        assert not AnswerPolicy(params, "balanced", name).uses_likelihood, name
+    for name in params.get("models", {}):
+        sec = params["models"][name]
+        if sec["fitted_on"].get("likelihood_features", {}).get("chosen") != "on":
+            assert not AnswerPolicy(params, "balanced", "capable", name).uses_likelihood, name
+    assert all(n in FEATURE_NAMES for n in LM_FEATURES)
