@@ -64,8 +64,9 @@ class LLMSettings(BaseModel):
     # how the model is prompted: auto = small for the bundled SmolLM2 / GGUFs under ~300M parameters,
     # capable for bigger GGUFs and every openai server (set small for a tiny model behind a server)
     profile: Literal["auto", "small", "capable"] = "auto"
-    # re-rank the extractor's top answer phrases by this model's likelihood of each as its reply
-    # (rag/likelihood.py; in-process GGUF models only): auto = when the policy section was fitted with it,
+    # score the extractor's top answer phrases (and the draft's own phrase and NOT FOUND) by this model's
+    # likelihood of each as its reply (rag/likelihood.py; in-process GGUF models only), to re-rank them and as
+    # policy features: auto = when the policy section was fitted with either,
     # always = score `phrase_scoring_k` phrases of every question (calibration records them), off = never
     phrase_scoring: Literal["auto", "always", "off"] = "auto"
     phrase_scoring_k: int = Field(8, ge=1, le=64)  # phrases scored per question with `always`
