@@ -346,7 +346,8 @@ class Engine:
                        draft: str) -> tuple[dict[str, float] | None, dict[str, float] | None, list[Candidate] | None]:
         """The LLM's likelihood of replies to the draft prompt (`rag/likelihood.py`): the extractor's top
         candidate phrases (returned with the candidates it ranked, handed on to `build_candidates` so they are
-        not computed twice) and, apart, the draft's own short phrase and NOT FOUND (policy features).
+        not computed twice) and, apart, the draft's own short phrase and NOT FOUND (policy features: scored
+        only when the section weighs them or with `always`).
 
         Scored when the fitted section uses it (the phrase re-ranking, or likelihood features in the policy)
         or with `llm.phrase_scoring = "always"`; (None, None, None) when not scoring, likelihoods None for a
@@ -358,8 +359,12 @@ class Engine:
         k = self.extractor.lm_k if mode == "auto" else self.settings.llm.phrase_scoring_k
         ranked = phrase_candidates(self.extractor, q, ev, draft)
         phrases = list(dict.fromkeys(c.text for c in ranked[:k]))
-        own, _, not_found = parse_short_answer(draft)
-        replies = list(dict.fromkeys([NOT_FOUND, *([own] if own and not not_found else [])]))
+        replies: list[str] = []
+        if mode == "always" or policy.uses_likelihood:  # only a policy that weighs them pays for these
+            own, _, not_found = parse_short_answer(draft)
+            replies = list(dict.fromkeys([NOT_FOUND, *([own] if own and not not_found else [])]))
+        if not phrases and not replies:
+            return None, None, ranked
         try:
             scores = score_phrases(llm, gen.messages(standalone, ev.items),
                                    phrases + [r for r in replies if r not in phrases])
@@ -368,7 +373,7 @@ class Engine:
             return None, None, ranked
         if scores is None:
             return None, None, ranked
-        return {p: scores[p] for p in phrases} or None, {p: scores[p] for p in replies}, ranked
+        return {p: scores[p] for p in phrases} or None, {p: scores[p] for p in replies} or None, ranked
 
     def _windows(self, question: str, flt: Filters, as_of: date | None) -> list[Filters]:
         """Date windows whose articles rank higher: a relative date in the question ("this week",
