@@ -345,22 +345,23 @@ class Engine:
     def _score_phrases(self, llm: Any, gen: Generator, policy: AnswerPolicy, standalone: str, q: Question, ev: Any,
                        draft: str) -> tuple[dict[str, float] | None, dict[str, float] | None, list[Candidate] | None]:
         """The LLM's likelihood of replies to the draft prompt (`rag/likelihood.py`): the extractor's top
-        candidate phrases (returned with the candidates it ranked, handed on to `build_candidates` so they are
-        not computed twice) and, apart, the draft's own short phrase and NOT FOUND (policy features: scored
-        only when the section weighs them or with `always`).
+        candidate phrases, for the re-ranking (returned with the candidates it ranked, handed on to
+        `build_candidates` so they are not computed twice), and apart the draft's own short phrase and NOT
+        FOUND, for the policy's `*_lm_p` features.
 
-        Scored when the fitted section uses it (the phrase re-ranking, or likelihood features in the policy)
-        or with `llm.phrase_scoring = "always"`; (None, None, None) when not scoring, likelihoods None for a
-        server backend. Runs under `llama_lock`, right after the draft, while the prompt is in the cache."""
+        Scored when the fitted section uses either, or with `llm.phrase_scoring = "always"`; (None, None, None)
+        when not scoring, likelihoods None for a server backend. Runs under `llama_lock`, right after the draft,
+        while the prompt is in the cache."""
         mode = self.settings.llm.phrase_scoring
-        wanted = bool(self.extractor.lm_weight) or policy.uses_likelihood
-        if mode == "off" or (mode == "auto" and not wanted) or q.qtype not in PHRASE_TYPES:
+        policy_wants = policy.uses_likelihood
+        if mode == "off" or (mode == "auto" and not (self.extractor.lm_weight or policy_wants)) \
+                or q.qtype not in PHRASE_TYPES:
             return None, None, None
         k = self.extractor.lm_k if mode == "auto" else self.settings.llm.phrase_scoring_k
         ranked = phrase_candidates(self.extractor, q, ev, draft)
         phrases = list(dict.fromkeys(c.text for c in ranked[:k]))
         replies: list[str] = []
-        if mode == "always" or policy.uses_likelihood:  # only a policy that weighs them pays for these
+        if mode == "always" or policy_wants:  # only a policy that weighs them pays for these
             own, _, not_found = parse_short_answer(draft)
             replies = list(dict.fromkeys([NOT_FOUND, *([own] if own and not not_found else [])]))
         if not phrases and not replies:
