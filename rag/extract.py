@@ -33,7 +33,7 @@ KINDS: tuple[Kind, ...] = ("name", "quoted", "number", "date", "run")
 FEATURES: tuple[str, ...] = (
     "type_match", "kind_name", "kind_quoted", "kind_number", "kind_date", "kind_run", "q_overlap",
     "head_near", "term_near", "term_density", "head_sim", "item_rank", "item_score", "in_draft", "recurs",
-    "chunk_recurs", "partial_name", "n_tokens", "sentence_start",
+    "chunk_recurs", "partial_name", "n_tokens", "sentence_start", "head_next",
 )
 HEAD_SIM_TOP = 40
 LM_K = 8  # candidates the LLM scores at run time when a section is fitted with `lm` (~0.35 s with a 0.5B model)
@@ -44,8 +44,17 @@ _CONNECT = r"(?:of|de|del|la|le|the|and|for|on|in|at|&|von|van|da|du|der|No\.|St
 _CAP = r"(?:[A-Z][\w’'\-\.&]*[\w]|[A-Z]|\d+)"
 _NAME = re.compile(rf"(?:[A-Z][\w’'\-\.&]*[\w]|[A-Z])(?:\s+(?:{_CONNECT}\s+)?{_CAP})*")
 _QUOTED = re.compile(r"[“\"]([^”\"\n]{2,80})[”\"]")
+_UNIT = r"(?:[ -](?!(?:and|or|the|of|to|in)\b)[a-z]+)?"
 _NUMBER = re.compile(r"(?:[$£€]\s?)?\d[\d,]*(?:\.\d+)?(?:\s?(?:%|percent|million|billion|trillion|thousand|m|bn)\b)?"
-                     r"(?:[ -](?!(?:and|or|the|of|to|in)\b)[a-z]+)?")
+                     + _UNIT)
+# News style (AP, Reuters) spells out numbers below 10 ("five people", "a seven-hour attack"), and tens often:
+# those are number candidates too, with the unit that follows them, like their digit forms. ("one" is left
+# out: in "one of the", "no one" it is rarely a count.)
+_UNITS_WORDS = "two|three|four|five|six|seven|eight|nine"
+_TEENS_TENS = ("ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|seventeen|eighteen|nineteen|"
+               "twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety")
+_BARE_WORD_NUMBER = re.compile(rf"\b(?i:{_TEENS_TENS}|{_UNITS_WORDS})(?:-(?i:one|{_UNITS_WORDS}))?\b")
+_WORD_NUMBER = re.compile(_BARE_WORD_NUMBER.pattern + _UNIT)
 _DATE = re.compile(rf"\b(?:(?:{'|'.join(m.title() for m in tu.MONTHS)}|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)"
                    rf"\.?(?:\s+\d{{1,2}})?(?:,?\s+\d{{4}})?|(?:{'|'.join(d.title() for d in tu.WEEKDAYS)})|(?:19|20)\d\d)\b")
 _RUN = re.compile(r"[A-Za-z][\w’'\-]*(?:\s+[A-Za-z][\w’'\-]*){0,3}")
@@ -60,7 +69,7 @@ DEFAULT_WEIGHTS: dict[str, float] = {
     "type_match": 1.5, "kind_name": 0.3, "kind_quoted": 0.2, "kind_number": 0.0, "kind_date": 0.0, "kind_run": -0.6,
     "q_overlap": -3.0, "head_near": 0.8, "term_near": 0.8, "item_rank": 0.8, "item_score": 1.0, "in_draft": 1.2,
     "recurs": 0.5, "n_tokens": -0.1, "sentence_start": -0.2, "term_density": 0.5, "head_sim": 1.0, "partial_name": -0.5,
-    "chunk_recurs": 1.0,
+    "chunk_recurs": 1.0, "head_next": 1.0,
 }
 
 
@@ -147,6 +156,7 @@ class PhraseExtractor:
             f[f"kind_{kind}"] = 1.0
             f["q_overlap"] = overlap
             f["head_near"] = float(head_stem is not None and _near(e.quote, s, t, {head_stem}, 25))
+            f["head_next"] = float(head_stem is not None and _names_head(e.quote, s, t, head_stem))
             f["term_near"] = float(_near(e.quote, s, t, q_terms, 40))
             f["term_density"] = _density(e.quote, s, t, q_terms, 80)
             f["item_rank"] = 1.0 / e.n
@@ -233,6 +243,11 @@ def _spans(e: Evidence) -> list[tuple[str, Kind, Evidence, int, int]]:
         if t > s:
             out.append((text[s:t], kind, e, s, t))
 
+    for m in _WORD_NUMBER.finditer(text):  # spelled out: "five districts" -> also "five"; "seven-hour" -> "seven"
+        add("number", m.start(), m.end())
+        bare = _BARE_WORD_NUMBER.match(m.group())
+        if bare and bare.end() < len(m.group()):
+            add("number", m.start(), m.start() + bare.end())
     for kind, rx in (("quoted", _QUOTED), ("date", _DATE), ("number", _NUMBER), ("name", _NAME), ("run", _RUN)):
         for m in rx.finditer(text):
             g = 1 if kind == "quoted" else 0
@@ -285,6 +300,20 @@ def _trim(text: str, s: int, t: int) -> tuple[int, int]:
     if text[s:t].endswith(("’s", "'s")):
         t -= 2
     return s, t
+
+
+_NEXT_WORD = re.compile(r"[\s\-]+([A-Za-z][\w’'\-]*)")
+
+
+def _names_head(text: str, s: int, t: int, head_stem: str) -> bool:
+    """Does text[s:t] name a thing of the asked head noun's kind: the head ends the phrase ("270 targets",
+    "the Park Fire") or comes right after it ("270" in "270 targets")? `head_near` only says the head is
+    within 25 characters, which "two" in "270 targets, including two cruise missiles" also is."""
+    words = tu.WORD.findall(text[s:t])
+    if words and tu.stem(words[-1]) == head_stem:
+        return True
+    m = _NEXT_WORD.match(text, t)
+    return bool(m) and tu.stem(m.group(1)) == head_stem
 
 
 def _near(text: str, s: int, t: int, stems: set[str], width: int) -> bool:

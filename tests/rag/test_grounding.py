@@ -93,3 +93,28 @@ def test_phrase_vector_cache_stays_bounded_and_complete(embedder, monkeypatch) -
     ex._vectors_of(["a", "b", "c"])
     got = ex._vectors_of(["a", "d"])  # over the bound: the cache restarts and still returns every text asked
     assert set(got) == {"a", "d"} and set(ex._vectors) == {"a", "d"}
+
+
+def test_head_next_tells_the_asked_count_from_another_count_near_it() -> None:
+    text = ("Air defences shot down 270 targets, including two cruise missiles, the air force said.")
+    art = Article(id="a2", text=text, title="t", sentences=split_sentences(text))
+    s = art.sentences[0]
+    q = Question.parse("How many targets did the air defences shoot down?")
+    feats = {c.text: c.features["head_next"]
+             for c in PhraseExtractor(DEFAULT_WEIGHTS).candidates(q, [Evidence(1, art, s.start, s.end, 0.8, 0.7, 0.9)])}
+    assert feats["270"] == 1.0 and feats["270 targets"] == 1.0  # the head follows it / ends it
+    assert feats["two"] == 0.0 and feats["two cruise missiles"] == 0.0  # near the head, but not of it
+
+
+def test_spelled_out_counts_are_number_candidates_with_exact_offsets() -> None:
+    """News style spells out numbers below ten: "five districts" answers a how-many question like "5 districts"."""
+    text = ("Emergency crews worked in five districts of the capital after a seven-hour attack, one of the longest. "
+            "Officials said 10 buildings were hit.")
+    art = Article(id="a2", text=text, title="t", sentences=split_sentences(text))
+    ev = [Evidence(1, art, 0, len(text), 0.8, 0.7, 0.9)]
+    cands = PhraseExtractor(DEFAULT_WEIGHTS).candidates(Question.parse("In how many districts did crews work?"), ev)
+    numbers = {c.text for c in cands if c.kind == "number"}
+    assert {"five districts", "five", "seven-hour", "seven", "10 buildings", "10"} <= numbers
+    assert not any(t.lower().startswith("one") for t in numbers)  # "one of the longest" is not a count
+    five = next(c for c in cands if c.text == "five")
+    assert text[five.start:five.end] == "five"
