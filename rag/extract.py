@@ -313,7 +313,7 @@ def _names_head(text: str, s: int, t: int, head_stem: str) -> bool:
     if words and tu.stem(words[-1]) == head_stem:
         return True
     m = _NEXT_WORD.match(text, t)
-    return bool(m) and tu.stem(m.group(1)) == head_stem
+    return m is not None and tu.stem(m.group(1)) == head_stem
 
 
 def _near(text: str, s: int, t: int, stems: set[str], width: int) -> bool:
