@@ -45,7 +45,7 @@ _CAP = r"(?:[A-Z][\w’'\-\.&]*[\w]|[A-Z]|\d+)"
 _NAME = re.compile(rf"(?:[A-Z][\w’'\-\.&]*[\w]|[A-Z])(?:\s+(?:{_CONNECT}\s+)?{_CAP})*")
 _QUOTED = re.compile(r"[“\"]([^”\"\n]{2,80})[”\"]")
 _UNIT = r"(?:[ -](?!(?:and|or|the|of|to|in)\b)[a-z]+)?"
-_NUMBER = re.compile(r"(?:[$£€]\s?)?\d[\d,]*(?:\.\d+)?(?:\s?(?:%|percent|million|billion|trillion|thousand|m|bn)\b)?"
+_NUMBER = re.compile(r"(?:[$£€]\s?)?\d[\d,]*(?:\.\d+)?(?:\s?(?:%|(?:percent|million|billion|trillion|thousand|m|bn)\b))?"
                      + _UNIT)
 # News style (AP, Reuters) spells out numbers below 10 ("five people", "a seven-hour attack"), and tens often:
 # those are number candidates too, with the unit that follows them, like their digit forms. ("one" is left
@@ -55,6 +55,7 @@ _TEENS_TENS = ("ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|seventeen|ei
                "twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety")
 _BARE_WORD_NUMBER = re.compile(rf"\b(?i:{_TEENS_TENS}|{_UNITS_WORDS})(?:-(?i:one|{_UNITS_WORDS}))?\b")
 _WORD_NUMBER = re.compile(_BARE_WORD_NUMBER.pattern + _UNIT)
+_BARE_NUMBER = {_NUMBER: re.compile(r"(?:[$£€]\s?)?\d[\d,]*(?:\.\d+)?"), _WORD_NUMBER: _BARE_WORD_NUMBER}
 _DATE = re.compile(rf"\b(?:(?:{'|'.join(m.title() for m in tu.MONTHS)}|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)"
                    rf"\.?(?:\s+\d{{1,2}})?(?:,?\s+\d{{4}})?|(?:{'|'.join(d.title() for d in tu.WEEKDAYS)})|(?:19|20)\d\d)\b")
 _RUN = re.compile(r"[A-Za-z][\w’'\-]*(?:\s+[A-Za-z][\w’'\-]*){0,3}")
@@ -243,20 +244,16 @@ def _spans(e: Evidence) -> list[tuple[str, Kind, Evidence, int, int]]:
         if t > s:
             out.append((text[s:t], kind, e, s, t))
 
-    for m in _WORD_NUMBER.finditer(text):  # spelled out: "five districts" -> also "five"; "seven-hour" -> "seven"
-        add("number", m.start(), m.end())
-        bare = _BARE_WORD_NUMBER.match(m.group())
-        if bare and bare.end() < len(m.group()):
-            add("number", m.start(), m.start() + bare.end())
-    for kind, rx in (("quoted", _QUOTED), ("date", _DATE), ("number", _NUMBER), ("name", _NAME), ("run", _RUN)):
+    for kind, rx in (("number", _WORD_NUMBER), ("quoted", _QUOTED), ("date", _DATE), ("number", _NUMBER),
+                     ("name", _NAME), ("run", _RUN)):
         for m in rx.finditer(text):
             g = 1 if kind == "quoted" else 0
             s, t = m.start(g), m.end(g)
             add(kind, s, t)  # type: ignore[arg-type]
-            if kind == "number" and " " in text[s:t].strip():  # "550 drones" -> also "550"
-                bare = re.match(r"(?:[$£€]\s?)?\d[\d,]*(?:\.\d+)?", text[s:t])
-                if bare:
-                    add("number", s, s + bare.end())
+            if kind == "number":  # with a unit also bare: "550 drones" -> "550", "seven-hour" -> "seven"
+                bare = _BARE_NUMBER[rx].match(text, s, t)
+                if bare and bare.end() < t and text[bare.end()] in " -":
+                    add("number", s, bare.end())
             elif kind == "name":
                 pos = s
                 for sep in _SPLIT_AT.finditer(text, s, t):

@@ -109,12 +109,13 @@ def test_head_next_tells_the_asked_count_from_another_count_near_it() -> None:
 def test_spelled_out_counts_are_number_candidates_with_exact_offsets() -> None:
     """News style spells out numbers below ten: "five districts" answers a how-many question like "5 districts"."""
     text = ("Emergency crews worked in five districts of the capital after a seven-hour attack, one of the longest. "
-            "Officials said 10 buildings were hit.")
+            "Officials said 10 buildings were hit in a 550-drone raid, 5% of the city.")
     art = Article(id="a2", text=text, title="t", sentences=split_sentences(text))
     ev = [Evidence(1, art, 0, len(text), 0.8, 0.7, 0.9)]
     cands = PhraseExtractor(DEFAULT_WEIGHTS).candidates(Question.parse("In how many districts did crews work?"), ev)
     numbers = {c.text for c in cands if c.kind == "number"}
-    assert {"five districts", "five", "seven-hour", "seven", "10 buildings", "10"} <= numbers
+    assert {"five districts", "five", "seven-hour", "seven", "10 buildings", "10", "550-drone", "550", "5%"} <= numbers
+    assert "5" not in numbers  # the bare form only drops a unit word, never the "%" of "5%"
     assert not any(t.lower().startswith("one") for t in numbers)  # "one of the longest" is not a count
     five = next(c for c in cands if c.text == "five")
     assert text[five.start:five.end] == "five"
