@@ -323,9 +323,7 @@ class EvidenceSelector:
 
     def coverage(self, q: Question, passage: str, soft: float = 0.5) -> float:
         """Weighted share of the question's asked terms that `passage` matches, exactly (same stem)
-        or closely (word embeddings >= `soft`: struck~strike, fell~fall); names and numbers count double
-        and match only exactly: a name is an identity, and its embedding neighbours are other places or
-        people (moscow~russia 0.83, moscow~kyiv 0.61 with MiniLM).
+        or closely (word embeddings >= `soft`: struck~strike, fell~fall); names count double.
 
         When to use: answerability. A passage that leaves a content word of what is asked unmatched
         (died, retaliation, population) rarely answers it, however similar it is."""
@@ -337,12 +335,11 @@ class EvidenceSelector:
         total = got = 0.0
         unmatched: list[tuple[str, float]] = []
         for w in terms:
-            exact_only = w in name_stems or w in q.numbers
-            wt = 2.0 if exact_only else 1.0
+            wt = 2.0 if (w in name_stems or w in q.numbers) else 1.0
             total += wt
             if w in p_stems:
                 got += wt
-            elif not exact_only:
+            else:
                 unmatched.append((w, wt))
         p_words = [w.lower() for w in tu.WORD.findall(passage) if w.lower() not in tu.STOP]
         if unmatched and p_words:
