@@ -45,7 +45,8 @@ _CAP = r"(?:[A-Z][\w’'\-\.&]*[\w]|[A-Z]|\d+)"
 _NAME = re.compile(rf"(?:[A-Z][\w’'\-\.&]*[\w]|[A-Z])(?:\s+(?:{_CONNECT}\s+)?{_CAP})*")
 _QUOTED = re.compile(r"[“\"]([^”\"\n]{2,80})[”\"]")
 _UNIT = r"(?:[ -](?!(?:and|or|the|of|to|in)\b)[a-z]+)?"
-_NUMBER = re.compile(r"(?:[$£€]\s?)?\d[\d,]*(?:\.\d+)?(?:\s?(?:%|(?:percent|million|billion|trillion|thousand|m|bn)\b))?"
+_BARE_DIGITS = re.compile(r"(?:[$£€]\s?)?\d[\d,]*(?:\.\d+)?")
+_NUMBER = re.compile(_BARE_DIGITS.pattern + r"(?:\s?(?:%|(?:percent|million|billion|trillion|thousand|m|bn)\b))?"
                      + _UNIT)
 # News style (AP, Reuters) spells out numbers below 10 ("five people", "a seven-hour attack"), and tens often:
 # those are number candidates too, with the unit that follows them, like their digit forms. ("one" is left
@@ -55,7 +56,7 @@ _TEENS_TENS = ("ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|seventeen|ei
                "twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety")
 _BARE_WORD_NUMBER = re.compile(rf"\b(?i:{_TEENS_TENS}|{_UNITS_WORDS})(?:-(?i:one|{_UNITS_WORDS}))?\b")
 _WORD_NUMBER = re.compile(_BARE_WORD_NUMBER.pattern + _UNIT)
-_BARE_NUMBER = {_NUMBER: re.compile(r"(?:[$£€]\s?)?\d[\d,]*(?:\.\d+)?"), _WORD_NUMBER: _BARE_WORD_NUMBER}
+_BARE_NUMBER = {_NUMBER: _BARE_DIGITS, _WORD_NUMBER: _BARE_WORD_NUMBER}  # each number pattern's form without its unit
 _DATE = re.compile(rf"\b(?:(?:{'|'.join(m.title() for m in tu.MONTHS)}|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)"
                    rf"\.?(?:\s+\d{{1,2}})?(?:,?\s+\d{{4}})?|(?:{'|'.join(d.title() for d in tu.WEEKDAYS)})|(?:19|20)\d\d)\b")
 _RUN = re.compile(r"[A-Za-z][\w’'\-]*(?:\s+[A-Za-z][\w’'\-]*){0,3}")
